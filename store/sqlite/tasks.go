@@ -1,0 +1,480 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pacerhq/pacer/store"
+)
+
+const taskColumns = `id, job_id, payload, items, state, attempts, run_at, last_error,
+	lease_owner, lease_until, published_at, created_at, updated_at`
+
+func scanTask(s scanner) (store.Task, error) {
+	var (
+		t                       store.Task
+		runAt, created, updated int64
+		leaseUntil, publishedAt sql.NullInt64
+	)
+	if err := s.Scan(&t.ID, &t.JobID, &t.Payload, &t.Items, &t.State, &t.Attempts, &runAt, &t.LastError,
+		&t.LeaseOwner, &leaseUntil, &publishedAt, &created, &updated); err != nil {
+		return store.Task{}, err
+	}
+	t.RunAt, t.CreatedAt, t.UpdatedAt = fromDB(runAt), fromDB(created), fromDB(updated)
+	t.LeaseUntil, t.PublishedAt = fromDBNull(leaseUntil), fromDBNull(publishedAt)
+	return t, nil
+}
+
+// DispatchDue stamps up to limit dispatchable tasks published_at = now and
+// returns their ids, oldest run_at first. The pick and the stamp share one
+// IMMEDIATE transaction on the single writer connection, so concurrent
+// callers in this process run one after another and other processes wait for
+// the file's write lock: no two callers see the same task unstamped. A limit
+// of zero or less returns no ids.
+func (db *DB) DispatchDue(ctx context.Context, now time.Time, republishAfter time.Duration, limit int) ([]int64, error) {
+	if republishAfter < 0 {
+		return nil, fmt.Errorf("dispatch due: republish after %v is negative", republishAfter)
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	now = micro(now)
+	var ids []int64
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id
+			WHERE t.state = 'pending'
+			  AND t.run_at <= ?
+			  AND (t.lease_owner = '' OR t.lease_until <= ?)
+			  AND (t.published_at IS NULL OR t.published_at < ?)
+			  AND j.state IN ('queued', 'running')
+			ORDER BY t.run_at, t.id
+			LIMIT ?`, toDB(now), toDB(now), toDB(now.Add(-republishAfter)), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		args := make([]any, 0, len(ids)+1)
+		args = append(args, toDB(now))
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE tasks SET published_at = ? WHERE id IN (`+placeholders(len(ids))+`)`, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch due: %w", mapErr(ctx, err))
+	}
+	return ids, nil
+}
+
+// Undispatch clears published_at of the given pending tasks.
+func (db *DB) Undispatch(ctx context.Context, ids []int64) error {
+	for len(ids) > 0 {
+		n := min(len(ids), batchSize)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		if _, err := db.wdb.ExecContext(ctx, `
+			UPDATE tasks SET published_at = NULL
+			WHERE state = 'pending' AND id IN (`+placeholders(n)+`)`, args...); err != nil {
+			return fmt.Errorf("undispatch %d tasks: %w", len(ids), mapErr(ctx, err))
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// ClaimTask leases a task to owner. A task that owner already holds may be
+// claimed again by owner (a redelivery), which counts another attempt. See
+// [store.Store].
+func (db *DB) ClaimTask(ctx context.Context, id int64, owner string, now, leaseUntil time.Time) (store.Task, store.Job, error) {
+	if owner == "" {
+		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: owner is required", id)
+	}
+	if !leaseUntil.After(now) {
+		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: lease until %v is not after now", id, leaseUntil)
+	}
+	nowDB := toDB(now)
+	var (
+		t store.Task
+		j store.Job
+	)
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = getTask(ctx, tx, id); err != nil {
+			return err
+		}
+		if j, err = getJob(ctx, tx, t.JobID); err != nil {
+			return err
+		}
+		switch {
+		case t.State != store.TaskPending:
+			return fmt.Errorf("task is %s: %w", t.State, store.ErrConflict)
+		case t.RunAt.After(micro(now)):
+			return fmt.Errorf("task is not due until %v: %w", t.RunAt, store.ErrConflict)
+		case t.LeaseOwner != "" && t.LeaseOwner != owner && t.LeaseUntil != nil && t.LeaseUntil.After(micro(now)):
+			return fmt.Errorf("task is leased to %q until %v: %w", t.LeaseOwner, t.LeaseUntil, store.ErrConflict)
+		case j.State != store.JobQueued && j.State != store.JobRunning:
+			return fmt.Errorf("job is %s: %w", j.State, store.ErrConflict)
+		}
+		if t, err = scanTask(tx.QueryRowContext(ctx, `
+			UPDATE tasks
+			SET attempts = attempts + 1, lease_owner = ?, lease_until = ?,
+			    published_at = NULL, updated_at = ?
+			WHERE id = ?
+			RETURNING `+taskColumns, owner, toDB(leaseUntil), nowDB, id)); err != nil {
+			return err
+		}
+		if j.State == store.JobQueued {
+			j, err = scanJob(tx.QueryRowContext(ctx, `
+				UPDATE jobs SET state = 'running', started_at = ?, updated_at = ?
+				WHERE id = ?
+				RETURNING `+jobColumns, nowDB, nowDB, j.ID))
+		}
+		return err
+	})
+	if err != nil {
+		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: %w", id, mapErr(ctx, err))
+	}
+	return t, j, nil
+}
+
+// CompleteTask commits a task's results, follow-ups and done mark with its
+// job's counters. If the job was cancelled while the task ran, the results
+// and counters still commit, the follow-ups are recorded as cancelled, and
+// the job stays cancelled. See [store.Store].
+func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, error) {
+	results, err := validateCompletion(c)
+	if err != nil {
+		return store.Job{}, fmt.Errorf("complete task %d: %w", c.TaskID, err)
+	}
+	nowDB := toDB(c.Now)
+	var out store.Job
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		t, err := leasedTask(ctx, tx, c.TaskID, c.Owner)
+		if err != nil {
+			return err
+		}
+		j, err := getJob(ctx, tx, t.JobID)
+		if err != nil {
+			return err
+		}
+		if err := upsertResults(ctx, tx, t.JobID, t.ID, nowDB, results); err != nil {
+			return err
+		}
+		followState := store.TaskPending
+		if j.State == store.JobCancelled {
+			followState = store.TaskCancelled
+		}
+		if err := insertTasks(ctx, tx, t.JobID, followState, nowDB, c.FollowUps); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE tasks
+			SET state = 'done', lease_owner = '', lease_until = NULL, published_at = NULL, updated_at = ?
+			WHERE id = ?`, nowDB, t.ID); err != nil {
+			return err
+		}
+		d := delta{tasksDone: 1, requests: int64(c.Requests), tasksTotal: int64(len(c.FollowUps))}
+		if t.Items > 0 {
+			d.itemsDone = int64(t.Items)
+		} else {
+			d.itemsDone = int64(len(results))
+			d.itemsTotal = int64(len(results))
+		}
+		for _, f := range c.FollowUps {
+			d.itemsTotal += int64(f.Items)
+		}
+		out, err = settleJob(ctx, tx, t.JobID, d, nowDB, c.Finish)
+		return err
+	})
+	if err != nil {
+		return store.Job{}, fmt.Errorf("complete task %d: %w", c.TaskID, mapErr(ctx, err))
+	}
+	return out, nil
+}
+
+// RetryTask puts a leased task back to pending at r.RunAt. A task whose job
+// was cancelled while it ran only loses its lease and stays cancelled.
+func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
+	if r.Owner == "" {
+		return fmt.Errorf("retry task %d: owner is required", r.TaskID)
+	}
+	if r.Requests < 0 {
+		return fmt.Errorf("retry task %d: requests %d is negative", r.TaskID, r.Requests)
+	}
+	nowDB := toDB(r.Now)
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		t, err := leasedTask(ctx, tx, r.TaskID, r.Owner)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE tasks
+			SET run_at = ?, lease_owner = '', lease_until = NULL, published_at = NULL,
+			    attempts = CASE WHEN ? THEN max(attempts - 1, 0) ELSE attempts END,
+			    last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,
+			    updated_at = ?
+			WHERE id = ?`, toDB(r.RunAt), r.Refund, r.Error, r.Error, nowDB, t.ID); err != nil {
+			return err
+		}
+		_, err = settleJob(ctx, tx, t.JobID, delta{requests: int64(r.Requests), lastError: r.Error}, nowDB, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("retry task %d: %w", r.TaskID, mapErr(ctx, err))
+	}
+	return nil
+}
+
+// FailTask marks a leased task failed for good. If its job was cancelled
+// while it ran, the counters still move and the job stays cancelled.
+func (db *DB) FailTask(ctx context.Context, f store.Failure) (store.Job, error) {
+	if f.Owner == "" {
+		return store.Job{}, fmt.Errorf("fail task %d: owner is required", f.TaskID)
+	}
+	if f.Finish == nil {
+		return store.Job{}, fmt.Errorf("fail task %d: finish func is required", f.TaskID)
+	}
+	if f.Requests < 0 {
+		return store.Job{}, fmt.Errorf("fail task %d: requests %d is negative", f.TaskID, f.Requests)
+	}
+	nowDB := toDB(f.Now)
+	var out store.Job
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		t, err := leasedTask(ctx, tx, f.TaskID, f.Owner)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE tasks
+			SET state = 'failed', last_error = ?,
+			    lease_owner = '', lease_until = NULL, published_at = NULL, updated_at = ?
+			WHERE id = ?`, f.Error, nowDB, t.ID); err != nil {
+			return err
+		}
+		d := delta{tasksFailed: 1, itemsFailed: int64(t.Items), requests: int64(f.Requests), lastError: f.Error}
+		out, err = settleJob(ctx, tx, t.JobID, d, nowDB, f.Finish)
+		return err
+	})
+	if err != nil {
+		return store.Job{}, fmt.Errorf("fail task %d: %w", f.TaskID, mapErr(ctx, err))
+	}
+	return out, nil
+}
+
+// GetTask returns one task, or store.ErrNotFound.
+func (db *DB) GetTask(ctx context.Context, id int64) (store.Task, error) {
+	t, err := getTask(ctx, db.rdb, id)
+	if err != nil {
+		return store.Task{}, fmt.Errorf("get task %d: %w", id, mapErr(ctx, err))
+	}
+	return t, nil
+}
+
+func getTask(ctx context.Context, q querier, id int64) (store.Task, error) {
+	return scanTask(q.QueryRowContext(ctx, `SELECT `+taskColumns+` FROM tasks WHERE id = ?`, id))
+}
+
+// CountTasks returns how many of a job's tasks are in each state; an unknown
+// job has none.
+func (db *DB) CountTasks(ctx context.Context, jobID int64) (map[store.TaskState]int64, error) {
+	rows, err := db.rdb.QueryContext(ctx,
+		`SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state`, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("count tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	defer rows.Close()
+	out := make(map[store.TaskState]int64)
+	for rows.Next() {
+		var (
+			s store.TaskState
+			n int64
+		)
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count tasks of job %d: %w", jobID, mapErr(ctx, err))
+		}
+		out[s] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	return out, nil
+}
+
+// ListErroredTasks returns up to limit of a job's tasks with a last error,
+// most recently updated first. A limit of zero or less returns none.
+func (db *DB) ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]store.Task, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.rdb.QueryContext(ctx, `
+		SELECT `+taskColumns+` FROM tasks
+		WHERE job_id = ? AND last_error <> ''
+		ORDER BY updated_at DESC, id DESC
+		LIMIT ?`, jobID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list errored tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	defer rows.Close()
+	var tasks []store.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list errored tasks of job %d: %w", jobID, mapErr(ctx, err))
+		}
+		tasks = append(tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list errored tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	return tasks, nil
+}
+
+// leasedTask reads task id and checks that owner holds its lease: the task
+// must be pending (or cancelled while it ran) and leased to owner. A lease
+// that expired without anyone else claiming the task still counts as held.
+// The IMMEDIATE transaction keeps the row from changing until commit.
+func leasedTask(ctx context.Context, tx *sql.Tx, id int64, owner string) (store.Task, error) {
+	t, err := getTask(ctx, tx, id)
+	if err != nil {
+		return store.Task{}, err
+	}
+	if t.LeaseOwner != owner || (t.State != store.TaskPending && t.State != store.TaskCancelled) {
+		return store.Task{}, fmt.Errorf("task is %s and leased to %q: %w", t.State, t.LeaseOwner, store.ErrConflict)
+	}
+	return t, nil
+}
+
+// delta is what a task's end adds to its job's counters.
+type delta struct {
+	itemsTotal, itemsDone, itemsFailed int64
+	tasksTotal, tasksDone, tasksFailed int64
+	requests                           int64
+	lastError                          string // "" keeps the job's
+}
+
+// settleJob adds d to the job's counters and, when finish is not nil and the
+// job has not finished and has no task left, finishes it with finish's
+// verdict. It returns the job as updated.
+func settleJob(ctx context.Context, tx *sql.Tx, jobID int64, d delta, now int64, finish store.FinishFunc) (store.Job, error) {
+	j, err := scanJob(tx.QueryRowContext(ctx, `
+		UPDATE jobs SET
+			items_total = items_total + ?, items_done = items_done + ?, items_failed = items_failed + ?,
+			tasks_total = tasks_total + ?, tasks_done = tasks_done + ?, tasks_failed = tasks_failed + ?,
+			requests = requests + ?,
+			last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,
+			updated_at = ?
+		WHERE id = ?
+		RETURNING `+jobColumns,
+		d.itemsTotal, d.itemsDone, d.itemsFailed, d.tasksTotal, d.tasksDone, d.tasksFailed,
+		d.requests, d.lastError, d.lastError, now, jobID))
+	if err != nil {
+		return store.Job{}, err
+	}
+	if finish == nil || j.State.Finished() || j.TasksDone+j.TasksFailed < j.TasksTotal {
+		return j, nil
+	}
+	state, summary := finish(j)
+	if state != store.JobSucceeded && state != store.JobFailed {
+		return store.Job{}, fmt.Errorf("finish func returned state %q, want succeeded or failed", state)
+	}
+	return scanJob(tx.QueryRowContext(ctx, `
+		UPDATE jobs SET state = ?, summary = ?, finished_at = ?, updated_at = ?
+		WHERE id = ?
+		RETURNING `+jobColumns, string(state), summary, now, now, jobID))
+}
+
+// upsertResults writes results for the job in batches; a key that exists is
+// overwritten.
+func upsertResults(ctx context.Context, q querier, jobID, taskID int64, now int64, results []store.Result) error {
+	for len(results) > 0 {
+		n := min(len(results), batchSize)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO results (job_id, task_id, fetched_at, item_key, status, data, error) VALUES `)
+		args := make([]any, 0, 7*n)
+		for i, r := range results[:n] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, jobID, taskID, now, r.Key, string(r.Status), jsonArg(r.Data), r.Error)
+		}
+		b.WriteString(` ON CONFLICT (job_id, item_key) DO UPDATE SET
+			status = excluded.status, data = excluded.data, error = excluded.error,
+			task_id = excluded.task_id, fetched_at = excluded.fetched_at`)
+		if _, err := q.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+		results = results[n:]
+	}
+	return nil
+}
+
+// validateCompletion checks c and returns its results with duplicate keys
+// removed, the last one winning, as in store/postgres.
+func validateCompletion(c store.Completion) ([]store.Result, error) {
+	if c.Owner == "" {
+		return nil, errors.New("owner is required")
+	}
+	if c.Finish == nil {
+		return nil, errors.New("finish func is required")
+	}
+	if c.Requests < 0 {
+		return nil, fmt.Errorf("requests %d is negative", c.Requests)
+	}
+	for i, f := range c.FollowUps {
+		if err := validateNewTask(f); err != nil {
+			return nil, fmt.Errorf("follow-up %d: %w", i, err)
+		}
+	}
+	last := make(map[string]int, len(c.Results))
+	for i, r := range c.Results {
+		if r.Key == "" {
+			return nil, fmt.Errorf("result %d: key is required", i)
+		}
+		if r.Status != store.ResultOK && r.Status != store.ResultNotFound {
+			return nil, fmt.Errorf("result %q: unknown status %q", r.Key, r.Status)
+		}
+		if len(r.Data) > 0 && !json.Valid(r.Data) {
+			return nil, fmt.Errorf("result %q: data is not valid JSON", r.Key)
+		}
+		last[r.Key] = i
+	}
+	if len(last) == len(c.Results) {
+		return c.Results, nil
+	}
+	out := make([]store.Result, 0, len(last))
+	for i, r := range c.Results {
+		if last[r.Key] == i {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,323 @@
+// Package store owns pacer's persistent state: jobs, tasks, results and the
+// quota ledger. It declares the [Store] contract, its row types and its
+// sentinel errors; the drivers live in the subpackages postgres (distributed
+// mode) and sqlite (embedded mode), and storetest is the conformance suite both
+// must pass.
+//
+// The store is the truth (DESIGN.md, invariant 1): the broker only carries task
+// ids, and every decision about whether a task may run, whether it is done and
+// how far a job has come is made here, inside a transaction.
+//
+// store imports no other pacer package.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Drivers translate their own errors into these; nothing
+// above the store sees database/sql or driver errors.
+var (
+	// ErrNotFound means the job or task does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the row exists but is not in a state that allows the
+	// operation (a claim of a task that is done, leased or not yet due; a
+	// pause of a finished job; a completion by a worker that lost its lease).
+	ErrConflict = errors.New("conflict")
+)
+
+// JobState is the lifecycle state of a job:
+// queued → running → succeeded | failed | cancelled, and paused from/to running
+// (or queued).
+type JobState string
+
+// Job states.
+const (
+	JobQueued    JobState = "queued"
+	JobRunning   JobState = "running"
+	JobPaused    JobState = "paused"
+	JobSucceeded JobState = "succeeded"
+	JobFailed    JobState = "failed"
+	JobCancelled JobState = "cancelled"
+)
+
+// Finished reports whether s is a terminal state.
+func (s JobState) Finished() bool {
+	return s == JobSucceeded || s == JobFailed || s == JobCancelled
+}
+
+// JobStates lists every job state, in lifecycle order.
+var JobStates = []JobState{JobQueued, JobRunning, JobPaused, JobSucceeded, JobFailed, JobCancelled}
+
+// TaskState is the lifecycle state of a task. A pending task waits for its
+// run_at and a worker; done, failed and cancelled are terminal.
+type TaskState string
+
+// Task states.
+const (
+	TaskPending   TaskState = "pending"
+	TaskDone      TaskState = "done"
+	TaskFailed    TaskState = "failed"
+	TaskCancelled TaskState = "cancelled"
+)
+
+// ResultStatus is the status of one result row.
+type ResultStatus string
+
+// Result statuses.
+const (
+	// ResultOK means the upstream returned the item.
+	ResultOK ResultStatus = "ok"
+	// ResultNotFound means the upstream reported the item missing (deleted,
+	// suspended, protected); Result.Error holds the upstream's reason.
+	ResultNotFound ResultStatus = "not_found"
+)
+
+// Job is one submitted job with its counters.
+type Job struct {
+	ID         int64    `db:"id"`
+	Kind       string   `db:"kind"`
+	Params     []byte   `db:"params"`     // validated params as JSON
+	Credential string   `db:"credential"` // a credential's name, never its token
+	State      JobState `db:"state"`
+
+	ItemsTotal  int64 `db:"items_total"`
+	ItemsDone   int64 `db:"items_done"`   // items with a result row (ok or not_found)
+	ItemsFailed int64 `db:"items_failed"` // items of tasks that failed for good
+	TasksTotal  int64 `db:"tasks_total"`
+	TasksDone   int64 `db:"tasks_done"`
+	TasksFailed int64 `db:"tasks_failed"`
+	Requests    int64 `db:"requests"` // upstream requests made, successful or not
+
+	Summary   string `db:"summary"`    // set when the job finishes
+	LastError string `db:"last_error"` // the most recent task error, if any
+
+	CreatedAt  time.Time  `db:"created_at"`
+	UpdatedAt  time.Time  `db:"updated_at"`
+	StartedAt  *time.Time `db:"started_at"`  // first claim of one of its tasks
+	FinishedAt *time.Time `db:"finished_at"` // entry into a terminal state
+}
+
+// NewJob is what CreateJob inserts.
+type NewJob struct {
+	Kind       string
+	Params     []byte // JSON; must be valid JSON
+	Credential string
+}
+
+// NewTask is one task to insert: at planning or as a follow-up of a task.
+type NewTask struct {
+	Payload []byte // kind-specific JSON
+	Items   int    // how many items the task covers (0 if unknown, as for a page)
+}
+
+// Task is one unit of upstream work.
+type Task struct {
+	ID          int64      `db:"id"`
+	JobID       int64      `db:"job_id"`
+	Payload     []byte     `db:"payload"`
+	Items       int        `db:"items"`
+	State       TaskState  `db:"state"`
+	Attempts    int        `db:"attempts"` // claims that counted as an attempt
+	RunAt       time.Time  `db:"run_at"`   // not to be claimed before this time
+	LastError   string     `db:"last_error"`
+	LeaseOwner  string     `db:"lease_owner"`  // "" when not leased
+	LeaseUntil  *time.Time `db:"lease_until"`  // nil when not leased
+	PublishedAt *time.Time `db:"published_at"` // last hand-over to the broker; nil when not in flight
+	CreatedAt   time.Time  `db:"created_at"`
+	UpdatedAt   time.Time  `db:"updated_at"`
+}
+
+// Result is one result row, keyed by (JobID, Key): writing the same key again
+// overwrites the row, never duplicates it.
+type Result struct {
+	JobID     int64        `db:"job_id"`
+	Key       string       `db:"item_key"`
+	Status    ResultStatus `db:"status"`
+	Data      []byte       `db:"data"`  // JSON; nil for none
+	Error     string       `db:"error"` // the upstream's reason for not_found
+	TaskID    int64        `db:"task_id"`
+	FetchedAt time.Time    `db:"fetched_at"`
+}
+
+// JobFilter selects jobs for ListJobs. The zero value lists the newest 50 jobs
+// of every kind and state.
+type JobFilter struct {
+	State    JobState // "" for any
+	Kind     string   // "" for any
+	BeforeID int64    // 0 for the newest; else only jobs with ID < BeforeID
+	Limit    int      // 0 means 50
+}
+
+// ResultFilter selects results for ListResults, in key order (keyset paging).
+// The zero value lists the first 100 results of any status.
+type ResultFilter struct {
+	Status   ResultStatus // "" for any
+	AfterKey string       // "" to start at the first key
+	Limit    int          // 0 means 100
+}
+
+// FinishFunc decides, from a job whose tasks have all ended, its final state
+// (JobSucceeded or JobFailed) and its summary. The store calls it inside the
+// transaction that ends the last task, so the decision is atomic with it.
+type FinishFunc func(Job) (JobState, string)
+
+// Completion is what a worker commits when a task succeeds: its results, its
+// follow-up tasks and its request count, in one transaction with the task's
+// done mark and the job's counters (DESIGN.md, invariant 2).
+//
+// In Completion, Retry and Failure, Owner holds the lease if the task is
+// leased to it: a lease that has expired but that no one else has claimed
+// since still counts, so work that finished late is not thrown away.
+type Completion struct {
+	TaskID    int64
+	Owner     string     // must hold the task's lease, else ErrConflict
+	Results   []Result   // JobID and TaskID are filled in by the store
+	FollowUps []NewTask  // tasks discovered by this one (a next page)
+	Requests  int        // upstream requests this attempt made
+	Now       time.Time  // FetchedAt of the results and the job's updated_at
+	Finish    FinishFunc // required
+}
+
+// Retry puts a leased task back to pending for a later run, releasing its lease.
+type Retry struct {
+	TaskID   int64
+	Owner    string    // must hold the task's lease, else ErrConflict
+	RunAt    time.Time // when it may run again
+	Error    string    // recorded as the task's and the job's last error; "" keeps them
+	Requests int       // upstream requests this attempt made
+	// Refund gives back the attempt the claim counted: a snooze on a quota or
+	// a shutdown is not a failure.
+	Refund bool
+	Now    time.Time
+}
+
+// Failure marks a leased task failed for good.
+type Failure struct {
+	TaskID   int64
+	Owner    string // must hold the task's lease, else ErrConflict
+	Error    string
+	Requests int
+	Now      time.Time
+	Finish   FinishFunc // required
+}
+
+// Store is the persistence contract. Both drivers pass storetest.
+// Implementations are safe for concurrent use.
+//
+// Times are kept to the microsecond (finer parts are truncated) and returned
+// in UTC. Arguments that break the documented rules (an empty kind or owner,
+// invalid JSON, a negative count, a nil FinishFunc) are refused with an error
+// that is neither ErrNotFound nor ErrConflict, before anything is written.
+type Store interface {
+	// Migrate applies the embedded migrations. It is safe to call from
+	// several processes at once.
+	Migrate(ctx context.Context) error
+	// Ping checks that the store answers and its migrations are applied.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+
+	// CreateJob inserts a job in state queued and its tasks, which it pulls
+	// from next until next returns io.EOF, all in one transaction, numbering
+	// the tasks in order and setting the job's items_total and tasks_total.
+	// Tasks are due at now. If next returns another error, nothing is written
+	// and that error is returned unwrapped. Kind is required.
+	CreateJob(ctx context.Context, job NewJob, now time.Time, next func() (NewTask, error)) (Job, error)
+	// GetJob returns one job, or ErrNotFound.
+	GetJob(ctx context.Context, id int64) (Job, error)
+	// ListJobs returns jobs newest first.
+	ListJobs(ctx context.Context, f JobFilter) ([]Job, error)
+	// CountJobs returns how many jobs are in each (kind, state). Keys missing
+	// from the map have no jobs.
+	CountJobs(ctx context.Context) (map[JobKindState]int64, error)
+	// CancelJob moves a job that has not finished to cancelled and its pending
+	// tasks to cancelled, in one transaction. ErrConflict if it had finished.
+	CancelJob(ctx context.Context, id int64, now time.Time) (Job, error)
+	// PauseJob moves a queued or running job to paused: its tasks are neither
+	// dispatched nor claimed. ErrConflict from any other state.
+	PauseJob(ctx context.Context, id int64, now time.Time) (Job, error)
+	// ResumeJob moves a paused job back to running (queued if it never ran)
+	// and makes its pending tasks dispatchable again. ErrConflict unless paused.
+	ResumeJob(ctx context.Context, id int64, now time.Time) (Job, error)
+
+	// DispatchDue picks up to limit pending tasks of queued or running jobs
+	// that are due (run_at <= now), not leased (or whose lease expired) and
+	// not in flight (published_at is nil or older than now-republishAfter),
+	// stamps them published_at = now and returns their ids, oldest run_at
+	// first. Concurrent callers never get the same id from one round. A limit
+	// of zero or less returns no ids.
+	DispatchDue(ctx context.Context, now time.Time, republishAfter time.Duration, limit int) ([]int64, error)
+	// Undispatch clears published_at of tasks whose publish failed, so the
+	// next DispatchDue picks them up again.
+	Undispatch(ctx context.Context, ids []int64) error
+	// ClaimTask leases a task to owner until leaseUntil and counts an
+	// attempt, clearing published_at. It returns the task and its job.
+	// ErrNotFound if the task does not exist; ErrConflict if the task is not
+	// pending, is not due, is leased by someone else (lease not expired), or
+	// its job is not queued or running. The first claim of a queued job moves
+	// it to running and sets started_at. The owner that holds an unexpired
+	// lease may claim again (a redelivery to the same owner), which counts
+	// another attempt; so an owner should name one worker slot, not a process.
+	ClaimTask(ctx context.Context, id int64, owner string, now, leaseUntil time.Time) (Task, Job, error)
+	// CompleteTask commits a task's results, follow-ups and done mark with its
+	// job's counters; if this ended the job's last task, it finishes the job
+	// with c.Finish. It returns the job as updated. ErrConflict if owner does
+	// not hold the lease.
+	//
+	// If the job was cancelled while the task ran (CancelJob leaves a held
+	// lease in place), the results and counters still commit, the follow-ups
+	// are inserted as cancelled, and the job stays cancelled. A job paused
+	// while its last task ran is finished like a running one.
+	//
+	// Counters: tasks_done grows by 1 and requests by c.Requests; items_done
+	// grows by the task's Items, or, for a task planned with Items 0 (a page),
+	// by len(c.Results), in which case items_total grows by as much. Each
+	// follow-up grows tasks_total by 1 and items_total by its Items. Results
+	// are upserted on (job, key); when c.Results repeats a key, the last one
+	// wins and counts once.
+	CompleteTask(ctx context.Context, c Completion) (Job, error)
+	// RetryTask puts a leased task back to pending at r.RunAt. ErrNotFound
+	// if the task does not exist; ErrConflict if r.Owner does not hold the
+	// lease. A task whose job was cancelled while it ran loses its lease and
+	// stays cancelled.
+	RetryTask(ctx context.Context, r Retry) error
+	// FailTask marks a leased task failed, adds its items to items_failed and
+	// finishes the job with f.Finish if this ended its last task (unless the
+	// job was cancelled meanwhile). ErrConflict if f.Owner does not hold the
+	// lease.
+	FailTask(ctx context.Context, f Failure) (Job, error)
+	// GetTask returns one task, or ErrNotFound.
+	GetTask(ctx context.Context, id int64) (Task, error)
+	// CountTasks returns how many of a job's tasks are in each state.
+	CountTasks(ctx context.Context, jobID int64) (map[TaskState]int64, error)
+	// ListErroredTasks returns up to limit of a job's tasks that have a last
+	// error (failed, or pending with an error from an earlier attempt),
+	// most recently updated first. A limit of zero or less returns none.
+	ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]Task, error)
+
+	// ListResults returns a job's results in key order: byte order, the
+	// same in every driver.
+	ListResults(ctx context.Context, jobID int64, f ResultFilter) ([]Result, error)
+	// CountResults returns how many of a job's results have each status.
+	CountResults(ctx context.Context, jobID int64) (map[ResultStatus]int64, error)
+
+	// SpendQuota records n requests at now against quota key if, with them,
+	// no span of length span ending at now would hold more than limit
+	// requests; it is the cross-process ledger behind ratelimit. When it
+	// refuses, retryAt is the earliest time at which the same call could
+	// succeed, to the microsecond: a call at retryAt succeeds and one a
+	// microsecond earlier does not, if nothing else spends meanwhile. Calls
+	// for one key are serialized across every process that shares the store.
+	// Entries older than span are pruned. limit, span and n must be positive;
+	// n greater than limit can never succeed and is an error.
+	SpendQuota(ctx context.Context, key string, limit int, span time.Duration, n int, now time.Time) (ok bool, retryAt time.Time, err error)
+}
+
+// JobKindState keys CountJobs.
+type JobKindState struct {
+	Kind  string
+	State JobState
+}

@@ -1,0 +1,206 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/pacerhq/pacer/store"
+)
+
+// Submission is a job as a user submits it, through the form, the API or
+// the CLI.
+type Submission struct {
+	Kind       string
+	Credential string
+	Params     json.RawMessage // kind-specific; empty for none
+	// Items streams the job's items, one per line; nil for none. Submit
+	// reads it to the end (or to the first bad item) and never holds it whole.
+	Items io.Reader
+}
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store       store.Store // required
+	Kinds       *Registry   // required
+	Credentials Credentials // the credentials jobs may name
+	// Nudge is called after a job's tasks are committed, so that a
+	// dispatcher in the same process publishes them at once instead of at
+	// its next tick. Optional.
+	Nudge func()
+	// NowFunc returns the current time. Default time.Now.
+	NowFunc func() time.Time
+}
+
+// Service accepts, controls and describes jobs. It is safe for concurrent
+// use.
+type Service struct {
+	cfg ServiceConfig
+}
+
+// NewService returns a Service for cfg.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.Store == nil || cfg.Kinds == nil {
+		return nil, errors.New("jobs service config: Store and Kinds are required")
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	if cfg.Nudge == nil {
+		cfg.Nudge = func() {}
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Kinds returns the names of the kinds a job may have.
+func (s *Service) Kinds() []string { return s.cfg.Kinds.Names() }
+
+// CredentialNames returns the names of the credentials a job may name.
+func (s *Service) CredentialNames() []string { return s.cfg.Credentials.Names() }
+
+// Submit validates sub, plans it into tasks and commits the job and all its
+// tasks in one transaction. Bad input is a *ValidationError naming the field;
+// then nothing is written (DESIGN.md, invariant 5).
+func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error) {
+	kind, ok := s.cfg.Kinds.Lookup(sub.Kind)
+	if !ok {
+		if sub.Kind == "" {
+			return store.Job{}, Invalid("kind", "missing; one of %s", strings.Join(s.Kinds(), ", "))
+		}
+		return store.Job{}, Invalid("kind", "unknown kind %q; one of %s", sub.Kind, strings.Join(s.Kinds(), ", "))
+	}
+	if sub.Credential == "" {
+		return store.Job{}, Invalid("credential", "missing; one of %s", strings.Join(s.CredentialNames(), ", "))
+	}
+	if _, ok := s.cfg.Credentials[sub.Credential]; !ok {
+		return store.Job{}, Invalid("credential", "unknown credential %q; declared: %s", sub.Credential, strings.Join(s.CredentialNames(), ", "))
+	}
+	params, err := kind.Prepare(sub.Params)
+	if err != nil {
+		return store.Job{}, err
+	}
+
+	// The kind pushes tasks, the store pulls them: a planner goroutine feeds
+	// the transaction through a small channel, so the items stream through
+	// and are never all in memory.
+	planCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	specs := make(chan TaskSpec, 64)
+	planErr := make(chan error, 1)
+	go func() {
+		defer close(specs)
+		planErr <- kind.Plan(planCtx, params, sub.Items, func(t TaskSpec) error {
+			select {
+			case specs <- t:
+				return nil
+			case <-planCtx.Done():
+				return planCtx.Err()
+			}
+		})
+	}()
+	planned := 0
+	next := func() (store.NewTask, error) {
+		t, ok := <-specs
+		if !ok {
+			if err := <-planErr; err != nil {
+				return store.NewTask{}, err
+			}
+			if planned == 0 {
+				// A job with no work is refused, not created done.
+				return store.NewTask{}, Invalid("ids", "no items to collect")
+			}
+			return store.NewTask{}, io.EOF
+		}
+		planned++
+		return store.NewTask{Payload: t.Payload, Items: t.Items}, nil
+	}
+	job, err := s.cfg.Store.CreateJob(ctx, store.NewJob{Kind: kind.Name(), Params: params, Credential: sub.Credential}, s.cfg.NowFunc(), next)
+	cancel()
+	for range specs { // let the planner finish before returning
+	}
+	if err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return store.Job{}, err
+		}
+		return store.Job{}, fmt.Errorf("create %s job: %w", kind.Name(), err)
+	}
+	s.cfg.Nudge()
+	return job, nil
+}
+
+// Get returns one job; store.ErrNotFound if there is none.
+func (s *Service) Get(ctx context.Context, id int64) (store.Job, error) {
+	return s.cfg.Store.GetJob(ctx, id)
+}
+
+// Cancel stops a job's pending tasks at once.
+func (s *Service) Cancel(ctx context.Context, id int64) (store.Job, error) {
+	return s.cfg.Store.CancelJob(ctx, id, s.cfg.NowFunc())
+}
+
+// Pause holds a job's pending tasks until Resume.
+func (s *Service) Pause(ctx context.Context, id int64) (store.Job, error) {
+	return s.cfg.Store.PauseJob(ctx, id, s.cfg.NowFunc())
+}
+
+// Resume releases a paused job's tasks.
+func (s *Service) Resume(ctx context.Context, id int64) (store.Job, error) {
+	j, err := s.cfg.Store.ResumeJob(ctx, id, s.cfg.NowFunc())
+	if err == nil {
+		s.cfg.Nudge()
+	}
+	return j, err
+}
+
+// Finish decides a finished job's state and summary: it failed when nothing
+// was collected or more than a tenth of its items failed; otherwise it
+// succeeded, and the summary says how many items failed, if any.
+func Finish(j store.Job) (store.JobState, string) {
+	state := store.JobSucceeded
+	if j.ItemsFailed > 0 && (j.ItemsDone == 0 || j.ItemsFailed*10 > j.ItemsTotal) {
+		state = store.JobFailed
+	}
+	summary := fmt.Sprintf("%s of %s items in %s requests", thousands(j.ItemsDone), thousands(j.ItemsTotal), thousands(j.Requests))
+	if j.ItemsFailed > 0 || j.TasksFailed > 0 {
+		summary = fmt.Sprintf("%s of %s items, %s failed", thousands(j.ItemsDone), thousands(j.ItemsTotal), thousands(j.ItemsFailed))
+		if j.LastError != "" {
+			summary += ": " + j.LastError
+		}
+	}
+	return state, summary
+}
+
+// Progress is the share of a job's items that are done or failed, 0 to 1.
+func Progress(j store.Job) float64 {
+	if j.State == store.JobSucceeded {
+		return 1
+	}
+	if j.ItemsTotal <= 0 {
+		return 0
+	}
+	return math.Min(1, float64(j.ItemsDone+j.ItemsFailed)/float64(j.ItemsTotal))
+}
+
+// thousands renders n with comma separators: 100000 → "100,000".
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,58 @@
+package tweets_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/jobs/tweets"
+)
+
+// Plan turns an id file into tasks of up to 100 ids each; comments, blank
+// lines and repeats within a batch are skipped.
+func ExampleLookup_Plan() {
+	l, err := tweets.NewLookup(tweets.Config{})
+	if err != nil {
+		panic(err)
+	}
+	ids := `# tweets to collect
+20
+1460323737035677698   # the v2 announcement
+
+1460323737035677698
+`
+	err = l.Plan(context.Background(), nil, strings.NewReader(ids), func(t jobs.TaskSpec) error {
+		fmt.Printf("task of %d items: %s\n", t.Items, t.Payload)
+		return nil
+	})
+	fmt.Println("error:", err)
+
+	err = l.Plan(context.Background(), nil, strings.NewReader("20\n21\ntwenty-two\n"), func(jobs.TaskSpec) error { return nil })
+	var verr *jobs.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Printf("field %s: %s\n", verr.Field, verr.Reason)
+	}
+	// Output:
+	// task of 2 items: {"ids":["20","1460323737035677698"]}
+	// error: <nil>
+	// field ids: line 3: "twenty-two" is not a tweet id (digits only)
+}
+
+// Prepare normalizes params as submitted from a form or the API.
+func ExampleLookup_Prepare() {
+	l, err := tweets.NewLookup(tweets.Config{})
+	if err != nil {
+		panic(err)
+	}
+	params, err := l.Prepare(json.RawMessage(`{"tweet_fields": "lang, created_at", "expansions": ["author_id"]}`))
+	fmt.Println(string(params), err)
+
+	_, err = l.Prepare(json.RawMessage(`{"tweet_fields": ["likes"]}`))
+	fmt.Println(err)
+	// Output:
+	// {"expansions":["author_id"],"tweet_fields":["created_at","lang"]} <nil>
+	// params.tweet_fields: unknown tweet field "likes"; X accepts article, attachments, author_id, card_uri, community_id, context_annotations, conversation_id, created_at, display_text_range, edit_controls, edit_history_tweet_ids, entities, geo, id, in_reply_to_user_id, lang, media_metadata, non_public_metrics, note_tweet, organic_metrics, possibly_sensitive, promoted_metrics, public_metrics, referenced_tweets, reply_settings, scopes, source, text, withheld
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/store"
+)
+
+// submitInput is what a submission carried, kept to show the form again.
+type submitInput struct {
+	Kind       string
+	Credential string
+	Params     string
+	IDs        string
+}
+
+// maxFieldBytes caps a form field other than the ids.
+const maxFieldBytes = 1 << 20
+
+// submit reads a submission from r and hands it to the job service. The
+// body is JSON, a multipart form (the ids file part, "ids_file", is streamed
+// and must come last) or a URL-encoded form.
+func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
+	var in submitInput
+	r.Body = http.MaxBytesReader(nil, r.Body, s.cfg.MaxUploadBytes)
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		mediaType = ""
+	}
+	switch mediaType {
+	case "application/json":
+		var body struct {
+			Kind       string            `json:"kind"`
+			Credential string            `json:"credential"`
+			Params     json.RawMessage   `json:"params"`
+			IDs        []json.RawMessage `json:"ids"`
+		}
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			return store.Job{}, in, bodyError(err)
+		}
+		in = submitInput{Kind: body.Kind, Credential: body.Credential, Params: string(body.Params)}
+		var ids strings.Builder
+		for i, raw := range body.IDs {
+			var id string
+			if err := json.Unmarshal(raw, &id); err != nil {
+				id = string(raw) // a bare number keeps its digits exactly
+			}
+			if strings.ContainsAny(id, "\r\n") {
+				return store.Job{}, in, jobs.Invalid("ids", "item %d contains a line break", i+1)
+			}
+			ids.WriteString(id)
+			ids.WriteByte('\n')
+		}
+		var items io.Reader
+		if body.IDs != nil {
+			items = strings.NewReader(ids.String())
+		}
+		job, err := s.cfg.Jobs.Submit(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: body.Params, Items: items})
+		return job, in, uploadError(err)
+	case "multipart/form-data":
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return store.Job{}, in, bodyError(err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return store.Job{}, in, bodyError(err)
+			}
+			name := part.FormName()
+			if name == "ids_file" {
+				if part.FileName() == "" { // the browser's empty file input
+					continue
+				}
+				// Ids pasted as well come first, so line numbers count
+				// them, then the file's lines.
+				var items io.Reader = part
+				if strings.TrimSpace(in.IDs) != "" {
+					items = io.MultiReader(strings.NewReader(strings.TrimRight(in.IDs, "\n")+"\n"), part)
+				}
+				job, err := s.cfg.Jobs.Submit(r.Context(), in.submission(items))
+				return job, in, uploadError(err)
+			}
+			limit := int64(maxFieldBytes)
+			if name == "ids" {
+				limit = s.cfg.MaxUploadBytes
+			}
+			b, err := io.ReadAll(io.LimitReader(part, limit+1))
+			if err != nil {
+				return store.Job{}, in, uploadError(err)
+			}
+			if int64(len(b)) > limit {
+				return store.Job{}, in, jobs.Invalid(name, "longer than %d bytes", limit)
+			}
+			in.set(name, string(b))
+		}
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			return store.Job{}, in, bodyError(err)
+		}
+		for _, name := range []string{"kind", "credential", "params", "ids"} {
+			in.set(name, r.PostForm.Get(name))
+		}
+	default:
+		return store.Job{}, in, jobs.Invalid("Content-Type", "%q is not accepted; send application/json, multipart/form-data or application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
+	}
+	var items io.Reader
+	if strings.TrimSpace(in.IDs) != "" {
+		items = strings.NewReader(in.IDs)
+	}
+	job, err := s.cfg.Jobs.Submit(r.Context(), in.submission(items))
+	return job, in, uploadError(err)
+}
+
+func (in *submitInput) set(name, value string) {
+	switch name {
+	case "kind":
+		in.Kind = strings.TrimSpace(value)
+	case "credential":
+		in.Credential = strings.TrimSpace(value)
+	case "params":
+		in.Params = value
+	case "ids":
+		in.IDs = value
+	}
+}
+
+func (in submitInput) submission(items io.Reader) jobs.Submission {
+	var params json.RawMessage
+	if p := strings.TrimSpace(in.Params); p != "" {
+		params = json.RawMessage(p)
+	}
+	return jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: params, Items: items}
+}
+
+// bodyError turns an unreadable body into a validation error of "body".
+func bodyError(err error) error {
+	if e := uploadError(err); e != err {
+		return e
+	}
+	return jobs.Invalid("body", "%v", err)
+}
+
+// uploadError names an oversized body as the reason, wherever the read that
+// hit the cap happened (inside a kind's planner, usually).
+func uploadError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return jobs.Invalid("ids", "the submission is larger than the %d-byte limit", tooBig.Limit)
+	}
+	return err
+}
+
+// errorStatus maps an error to an HTTP status and what the user is told.
+func (s *Server) errorStatus(r *http.Request, err error) (int, *jobs.ValidationError) {
+	var ve *jobs.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		if ve.Field == "ids" && strings.Contains(ve.Reason, "byte limit") {
+			return http.StatusRequestEntityTooLarge, ve
+		}
+		return http.StatusBadRequest, ve
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, &jobs.ValidationError{Field: "id", Reason: "no such job"}
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, &jobs.ValidationError{Field: "state", Reason: "the job's state does not allow this"}
+	case errors.Is(err, errNoRoute):
+		return http.StatusNotFound, &jobs.ValidationError{Field: "action", Reason: "unknown action"}
+	}
+	s.cfg.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, &jobs.ValidationError{Reason: "internal error"}
+}

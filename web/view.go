@@ -1,0 +1,91 @@
+package web
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/store"
+)
+
+// JobView is a job as the API returns it and the pages show it.
+type JobView struct {
+	ID          int64           `json:"id"`
+	Kind        string          `json:"kind"`
+	State       store.JobState  `json:"state"`
+	Credential  string          `json:"credential"`
+	Params      json.RawMessage `json:"params"`
+	ItemsTotal  int64           `json:"items_total"`
+	ItemsDone   int64           `json:"items_done"`
+	ItemsFailed int64           `json:"items_failed"`
+	TasksTotal  int64           `json:"tasks_total"`
+	TasksDone   int64           `json:"tasks_done"`
+	TasksFailed int64           `json:"tasks_failed"`
+	Requests    int64           `json:"requests"`
+	// Progress is the share of items done or failed, 0 to 1.
+	Progress float64 `json:"progress"`
+	// Rate is the observed items per second since the job started.
+	Rate float64 `json:"rate_items_per_second"`
+	// ETASeconds is the time left at the observed rate; null when unknown.
+	ETASeconds *float64   `json:"eta_seconds"`
+	Summary    string     `json:"summary,omitempty"`
+	LastError  string     `json:"last_error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+// ETA returns the estimate as a duration, or -1 when unknown.
+func (v JobView) ETA() time.Duration {
+	if v.ETASeconds == nil {
+		return -1
+	}
+	return time.Duration(*v.ETASeconds * float64(time.Second))
+}
+
+// Percent is Progress as a whole-number percentage for the progress bar.
+func (v JobView) Percent() int { return int(v.Progress*100 + 1e-9) }
+
+func viewJob(j store.Job, now time.Time) JobView {
+	v := JobView{
+		ID: j.ID, Kind: j.Kind, State: j.State, Credential: j.Credential, Params: json.RawMessage(j.Params),
+		ItemsTotal: j.ItemsTotal, ItemsDone: j.ItemsDone, ItemsFailed: j.ItemsFailed,
+		TasksTotal: j.TasksTotal, TasksDone: j.TasksDone, TasksFailed: j.TasksFailed,
+		Requests: j.Requests, Progress: jobs.Progress(j), Summary: j.Summary, LastError: j.LastError,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+	}
+	if len(v.Params) == 0 {
+		v.Params = json.RawMessage("{}")
+	}
+	if j.StartedAt != nil {
+		end := now
+		if j.FinishedAt != nil {
+			end = *j.FinishedAt
+		}
+		if secs := end.Sub(*j.StartedAt).Seconds(); secs > 0 {
+			v.Rate = float64(j.ItemsDone+j.ItemsFailed) / secs
+		}
+	}
+	switch {
+	case j.State.Finished():
+		zero := 0.0
+		v.ETASeconds = &zero
+	case v.Rate > 0:
+		left := float64(j.ItemsTotal-j.ItemsDone-j.ItemsFailed) / v.Rate
+		v.ETASeconds = &left
+	}
+	return v
+}
+
+// ResultView is one result row in the API.
+type ResultView struct {
+	Key       string             `json:"key"`
+	Status    store.ResultStatus `json:"status"`
+	Data      json.RawMessage    `json:"data,omitempty"`
+	Error     string             `json:"error,omitempty"`
+	FetchedAt time.Time          `json:"fetched_at"`
+}
+
+func viewResult(r store.Result) ResultView {
+	return ResultView{Key: r.Key, Status: r.Status, Data: json.RawMessage(r.Data), Error: r.Error, FetchedAt: r.FetchedAt}
+}

@@ -1,0 +1,211 @@
+// Package web is the only code that speaks HTTP to people: the jobs page, a
+// job's page with its results, the submission form, the JSON API under
+// /api/v1, /metrics, /healthz and /readyz. It renders server-side with
+// html/template, which escapes upstream data (untrusted) as text.
+//
+// web imports jobs (submissions and control go through jobs.Service) and
+// store (its row types and the read methods it declares in [Reader]); never a
+// kind, a driver or the broker. Errors are mapped to what a user sees once,
+// here: validation errors name the field, internal errors are logged and
+// shown as "internal error".
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/store"
+)
+
+// JobService is what web needs of jobs.Service.
+type JobService interface {
+	Submit(ctx context.Context, sub jobs.Submission) (store.Job, error)
+	Get(ctx context.Context, id int64) (store.Job, error)
+	Cancel(ctx context.Context, id int64) (store.Job, error)
+	Pause(ctx context.Context, id int64) (store.Job, error)
+	Resume(ctx context.Context, id int64) (store.Job, error)
+	Kinds() []string
+	CredentialNames() []string
+}
+
+// Reader is the read side of the store that the pages and the API use.
+type Reader interface {
+	ListJobs(ctx context.Context, f store.JobFilter) ([]store.Job, error)
+	ListResults(ctx context.Context, jobID int64, f store.ResultFilter) ([]store.Result, error)
+	CountResults(ctx context.Context, jobID int64) (map[store.ResultStatus]int64, error)
+	CountTasks(ctx context.Context, jobID int64) (map[store.TaskState]int64, error)
+	ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]store.Task, error)
+}
+
+// Config configures the web handler.
+type Config struct {
+	Jobs   JobService // required
+	Reader Reader     // required
+	// Gatherer serves /metrics; nil serves no /metrics.
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the process can serve: store and broker reachable,
+	// migrations applied. nil means always ready.
+	Ready func(ctx context.Context) error
+	// MaxUploadBytes caps a submission's body. Default 256 MiB.
+	MaxUploadBytes int64
+	Logger         *slog.Logger // default slog.Default()
+	// NowFunc returns the current time. Default time.Now.
+	NowFunc func() time.Time
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// Server is the web handler. Use New.
+type Server struct {
+	cfg  Config
+	tmpl *template.Template
+	mux  *http.ServeMux
+	csrf *http.CrossOriginProtection
+}
+
+// New returns the handler for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Jobs == nil || cfg.Reader == nil {
+		return nil, errors.New("web config: Jobs and Reader are required")
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = 256 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	tmpl, err := template.New("").Funcs(template.FuncMap{
+		"pct":       func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) },
+		"thousands": thousands,
+		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"dur":       humanDuration,
+		"str":       func(b []byte) string { return string(b) },
+		"fieldErr": func(ve *jobs.ValidationError, field string) string {
+			if ve == nil || !(ve.Field == field || strings.HasPrefix(ve.Field, field+".")) {
+				return ""
+			}
+			return ve.Reason
+		},
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse templates: %w", err)
+	}
+	s := &Server{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /{$}", s.pageJobs)
+	m.HandleFunc("GET /jobs/new", s.pageNewJob)
+	m.HandleFunc("POST /jobs", s.formSubmit)
+	m.HandleFunc("GET /jobs/{id}", s.pageJob)
+	m.HandleFunc("POST /jobs/{id}/{action}", s.formAction)
+
+	m.HandleFunc("GET /api/v1/jobs", s.apiListJobs)
+	m.HandleFunc("POST /api/v1/jobs", s.apiSubmit)
+	m.HandleFunc("GET /api/v1/jobs/{id}", s.apiGetJob)
+	m.HandleFunc("GET /api/v1/jobs/{id}/results", s.apiResults)
+	m.HandleFunc("POST /api/v1/jobs/{id}/{action}", s.apiAction)
+
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	m.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.Gatherer != nil {
+		m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}))
+	}
+}
+
+// ServeHTTP implements http.Handler. Cross-origin browser POSTs are refused
+// (CSRF), and every response carries a strict Content-Security-Policy.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	s.csrf.Handler(s.mux).ServeHTTP(w, r)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.cfg.Logger.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &jobs.ValidationError{Field: "id", Reason: fmt.Sprintf("%q is not a job id", r.PathValue("id"))}
+	}
+	return id, nil
+}
+
+// control runs a cancel, pause or resume action.
+func (s *Server) control(ctx context.Context, id int64, action string) (store.Job, error) {
+	switch action {
+	case "cancel":
+		return s.cfg.Jobs.Cancel(ctx, id)
+	case "pause":
+		return s.cfg.Jobs.Pause(ctx, id)
+	case "resume":
+		return s.cfg.Jobs.Resume(ctx, id)
+	}
+	return store.Job{}, errNoRoute
+}
+
+var errNoRoute = errors.New("no such action")
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "—"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()+0.5))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+	default:
+		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+}

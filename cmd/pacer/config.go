@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/ratelimit"
+)
+
+// fileConfig is the credentials file (--config): one table per credential,
+// naming where its token is, never the token itself.
+//
+//	[credentials.research]
+//	token_env  = "X_BEARER_TOKEN"     # or token_file = "/run/secrets/x-token"
+//	quota      = "900/15m"            # requests per window; omit for none
+type fileConfig struct {
+	Credentials map[string]credentialConfig `toml:"credentials"`
+}
+
+type credentialConfig struct {
+	TokenEnv  string `toml:"token_env"`
+	TokenFile string `toml:"token_file"`
+	Quota     string `toml:"quota"`
+}
+
+var credentialName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+// parseConfig reads a credentials file's text. Tokens are resolved through
+// getenv and readFile. Every error names the key that is wrong; a token never
+// appears in one.
+func parseConfig(data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (jobs.Credentials, error) {
+	var fc fileConfig
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&fc)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return nil, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, quota)", strings.Join(keys, ", "))
+	}
+	if len(fc.Credentials) == 0 {
+		return nil, fmt.Errorf("config: no [credentials.<name>] declared")
+	}
+	creds := make(jobs.Credentials, len(fc.Credentials))
+	for name, cc := range fc.Credentials {
+		if !credentialName.MatchString(name) {
+			return nil, fmt.Errorf("config: credentials.%q: a name is 1-63 lower-case letters, digits, '_', '.' or '-'", name)
+		}
+		cred := jobs.Credential{Name: name}
+		switch {
+		case cc.TokenEnv != "" && cc.TokenFile != "":
+			return nil, fmt.Errorf("config: credentials.%s: set token_env or token_file, not both", name)
+		case cc.TokenEnv != "":
+			cred.Token = strings.TrimSpace(getenv(cc.TokenEnv))
+			if cred.Token == "" {
+				return nil, fmt.Errorf("config: credentials.%s.token_env: environment variable %s is not set", name, cc.TokenEnv)
+			}
+		case cc.TokenFile != "":
+			b, err := readFile(cc.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("config: credentials.%s.token_file: %w", name, err)
+			}
+			cred.Token = strings.TrimSpace(string(b))
+			if cred.Token == "" {
+				return nil, fmt.Errorf("config: credentials.%s.token_file: %s is empty", name, cc.TokenFile)
+			}
+		default:
+			return nil, fmt.Errorf("config: credentials.%s: set token_env or token_file", name)
+		}
+		if cc.Quota != "" {
+			limit, window, err := ratelimit.ParseLimit(cc.Quota)
+			if err != nil {
+				return nil, fmt.Errorf("config: credentials.%s.quota: %w", name, err)
+			}
+			cred.Quota = &ratelimit.Quota{Key: name, Limit: limit, Window: window}
+		}
+		creds[name] = cred
+	}
+	return creds, nil
+}
+
+func loadConfig(path string, getenv func(string) string) (jobs.Credentials, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parseConfig(data, getenv, os.ReadFile)
+}

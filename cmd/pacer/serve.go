@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/pacerhq/pacer/jobs"
+)
+
+// cmdServe runs the page, the JSON API and the dispatcher.
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	var o options
+	f := newFlagSet("serve", "serve [flags]", getenv, stderr)
+	o.storeFlags(f, "")
+	o.brokerFlags(f)
+	o.kindFlags(f)
+	o.serverFlags(f, "127.0.0.1:8080")
+	o.graceFlag(f)
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	o.concurrency, o.maxAttempts, o.taskTimeout = 1, 1, time.Second // unused by serve
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if o.amqpURL == "" {
+		return errors.New("-amqp-url: empty; serve hands tasks to workers through RabbitMQ (set PACER_AMQP_URL), or use pacer run for one process")
+	}
+	if o.configPath == "" {
+		return errors.New("-config: empty; serve needs the credentials file that jobs name (set PACER_CONFIG)")
+	}
+	log, err := newLogger(stderr, o.logLevel, "json")
+	if err != nil {
+		return err
+	}
+	creds, err := loadConfig(o.configPath, getenv)
+	if err != nil {
+		return err
+	}
+	kinds, err := newRegistry(o.xAPIURL)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	c := &components{log: log, listener: ln}
+	defer func() {
+		if c.server == nil {
+			ln.Close()
+		}
+	}()
+	if c.store, err = openStore(ctx, o.databaseURL, log); err != nil {
+		return err
+	}
+	if c.broker, err = openBroker(ctx, o.amqpURL, o.queue, log); err != nil {
+		c.store.Close()
+		return err
+	}
+	reg := newMetricsRegistry()
+	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
+	reg.MustRegister(jobs.NewJobsCollector(c.store, kinds.Names(), 0))
+	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics}); err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Nudge: c.dispatcher.Nudge})
+	if err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	h, err := newWeb(c.store, c.broker, svc, reg, log)
+	if err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	c.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if err := c.start(ctx); err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return c.shutdown(o.grace)
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pacerhq/pacer/jobs"
+)
+
+// cmdWork runs a worker: it consumes task ids from RabbitMQ and carries the
+// tasks out against the store.
+func cmdWork(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	var o options
+	var metricsListen string
+	f := newFlagSet("work", "work [flags]", getenv, stderr)
+	o.storeFlags(f, "")
+	o.brokerFlags(f)
+	o.kindFlags(f)
+	o.workerFlags(f)
+	o.graceFlag(f)
+	f.String(&metricsListen, "metrics-listen", "", "address for this worker's /metrics and /healthz; empty for none")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if metricsListen != "" {
+		if err := loopbackOnly(metricsListen); err != nil {
+			return fmt.Errorf("-metrics-listen: %w", err)
+		}
+	}
+	if o.amqpURL == "" {
+		return errors.New("-amqp-url: empty; a worker takes tasks from RabbitMQ (set PACER_AMQP_URL), or use pacer run for one process")
+	}
+	if o.configPath == "" {
+		return errors.New("-config: empty; a worker needs the credentials file (set PACER_CONFIG)")
+	}
+	log, err := newLogger(stderr, o.logLevel, "json")
+	if err != nil {
+		return err
+	}
+	creds, err := loadConfig(o.configPath, getenv)
+	if err != nil {
+		return err
+	}
+	kinds, err := newRegistry(o.xAPIURL)
+	if err != nil {
+		return err
+	}
+	c := &components{log: log}
+	if c.store, err = openStore(ctx, o.databaseURL, log); err != nil {
+		return err
+	}
+	if c.broker, err = openBroker(ctx, o.amqpURL, o.queue, log); err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	reg := newMetricsRegistry()
+	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
+	if c.worker, err = newWorker(&o, c.store, c.broker, kinds, creds, metrics, log); err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	if metricsListen != "" {
+		if c.listener, err = net.Listen("tcp", metricsListen); err != nil {
+			return errors.Join(err, c.shutdown(0))
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	if err := c.start(ctx); err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return c.shutdown(o.grace)
+}

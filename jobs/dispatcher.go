@@ -23,6 +23,12 @@ type DispatcherConfig struct {
 	// the dispatcher takes its message for lost and publishes it again.
 	// Default 10m.
 	RepublishAfter time.Duration
+	// RepublishOnStart makes the first round publish every due task that is
+	// not leased, in flight or not. Set it when the broker keeps nothing
+	// across restarts (the in-process queue): the messages of tasks
+	// published before a restart are gone, and waiting RepublishAfter for
+	// them would stall every job that was running.
+	RepublishOnStart bool
 	// Batch is how many tasks one store round trip dispatches. Default 500.
 	Batch   int
 	Logger  *slog.Logger // default slog.Default()
@@ -120,8 +126,16 @@ func (d *Dispatcher) loop(ctx context.Context) {
 	t := time.NewTicker(d.cfg.Interval)
 	defer t.Stop()
 	failures := 0
+	republishAfter := d.cfg.RepublishAfter
+	if d.cfg.RepublishOnStart {
+		republishAfter = 0
+	}
 	for {
-		if _, err := d.DispatchOnce(ctx); err != nil && ctx.Err() == nil {
+		_, err := d.dispatch(ctx, republishAfter)
+		if err == nil {
+			republishAfter = d.cfg.RepublishAfter
+		}
+		if err != nil && ctx.Err() == nil {
 			failures++
 			if failures == 1 || failures%40 == 0 {
 				d.cfg.Logger.WarnContext(ctx, "dispatch failed", "err", err, "failures", failures)
@@ -141,9 +155,16 @@ func (d *Dispatcher) loop(ctx context.Context) {
 // DispatchOnce publishes every task that is due now, in batches, and returns
 // how many it published.
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	return d.dispatch(ctx, d.cfg.RepublishAfter)
+}
+
+// dispatch runs one round. The round keeps one "now", so that with
+// republishAfter 0 the tasks it stamps are not picked again within it.
+func (d *Dispatcher) dispatch(ctx context.Context, republishAfter time.Duration) (int, error) {
 	total := 0
+	now := d.cfg.NowFunc()
 	for {
-		ids, err := d.cfg.Store.DispatchDue(ctx, d.cfg.NowFunc(), d.cfg.RepublishAfter, d.cfg.Batch)
+		ids, err := d.cfg.Store.DispatchDue(ctx, now, republishAfter, d.cfg.Batch)
 		if err != nil {
 			return total, fmt.Errorf("find due tasks: %w", err)
 		}

@@ -488,3 +488,31 @@ func TestFinish(t *testing.T) {
 		})
 	}
 }
+
+// After a restart with the in-process queue, whose messages died with the
+// process, the dispatcher republishes every task at once instead of waiting
+// RepublishAfter.
+func TestRepublishOnStart(t *testing.T) {
+	r := newRig(t, rigConfig{})
+	j := r.submit(t, 700)
+	lost := &dropBroker{}
+	before, _ := jobs.NewDispatcher(jobs.DispatcherConfig{Store: r.store, Broker: lost, RepublishAfter: time.Hour})
+	if n, err := before.DispatchOnce(t.Context()); err != nil || n != 7 {
+		t.Fatalf("dispatch before the restart = %d, %v", n, err)
+	}
+	after, err := jobs.NewDispatcher(jobs.DispatcherConfig{Store: r.store, Broker: r.broker, RepublishAfter: time.Hour, RepublishOnStart: true, Batch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := after.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer after.Stop(context.Background())
+	if err := r.worker.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.worker.Stop(context.Background())
+	if j = r.waitFinished(t, j.ID); j.State != store.JobSucceeded || j.Requests != 7 {
+		t.Fatalf("job %+v: want success in 7 requests, each task published once after the restart", j)
+	}
+}

@@ -99,7 +99,12 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 		}
 		return errors.Join(err, c.shutdown(0))
 	}
-	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics}); err != nil {
+	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{
+		Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics,
+		// The in-process queue starts empty: what it held died with the
+		// last process.
+		RepublishOnStart: o.amqpURL == "",
+	}); err != nil {
 		return fail(err)
 	}
 	if c.worker, err = newWorker(&o, c.store, c.broker, kinds, creds, metrics, log); err != nil {

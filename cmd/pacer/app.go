@@ -241,6 +241,10 @@ func newWeb(s store.Store, b broker.Broker, svc *jobs.Service, reg *prometheus.R
 // start brings the components up: the worker and the dispatcher, then the
 // HTTP server.
 func (c *components) start(ctx context.Context) error {
+	// ctx ends at the first SIGTERM, but the worker and the dispatcher must
+	// outlive it: shutdown stops them in order, softly first. Handing them
+	// ctx itself would cancel every running task at once.
+	ctx = context.WithoutCancel(ctx)
 	if c.worker != nil {
 		if err := c.worker.Start(ctx); err != nil {
 			return err

@@ -530,7 +530,8 @@ func TestWorkerSigterm(t *testing.T) {
 	c := newCluster(t, sandbox.Config{Limit: 30, Window: time.Second})
 	leaving := c.worker()
 	c.worker()
-	c.sandbox.SetFaults(sandbox.Faults{Latency: 150 * time.Millisecond})
+	// Slow enough that the worker is almost surely mid-request at SIGTERM.
+	c.sandbox.SetFaults(sandbox.Faults{Latency: 400 * time.Millisecond})
 	id := c.submit(10000)
 	c.waitFor(id, "20% done", time.Minute, func(v web.JobView) bool { return v.ItemsDone >= 2000 })
 	if err := leaving.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -540,6 +541,9 @@ func TestWorkerSigterm(t *testing.T) {
 		t.Fatalf("worker exited %d after SIGTERM, want 0; log:\n%s", code, leaving.log.String())
 	}
 	leaving.log.await(t, `worker stopped`, time.Second)
+	if strings.Contains(leaving.log.String(), "returned at shutdown") {
+		t.Fatalf("a graceful stop cancelled running tasks:\n%s", leaving.log.String())
+	}
 	v := c.waitFor(id, "succeeded", 2*time.Minute, succeeded)
 	if v.ItemsDone != 10000 {
 		t.Fatalf("job %+v: want 10000 items", v)

@@ -28,7 +28,7 @@ const maxFieldBytes = 1 << 20
 // and must come last) or a URL-encoded form.
 func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 	var in submitInput
-	r.Body = http.MaxBytesReader(nil, r.Body, s.cfg.MaxUploadBytes)
+	r.Body = clientBody{http.MaxBytesReader(nil, r.Body, s.cfg.MaxUploadBytes)}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mediaType = ""
@@ -85,7 +85,7 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 				}
 				// Ids pasted as well come first, so line numbers count
 				// them, then the file's lines.
-				var items io.Reader = part
+				var items io.Reader = clientReader{part}
 				if strings.TrimSpace(in.IDs) != "" {
 					items = io.MultiReader(strings.NewReader(strings.TrimRight(in.IDs, "\n")+"\n"), part)
 				}
@@ -96,7 +96,7 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 			if name == "ids" {
 				limit = s.cfg.MaxUploadBytes
 			}
-			b, err := io.ReadAll(io.LimitReader(part, limit+1))
+			b, err := io.ReadAll(io.LimitReader(clientReader{part}, limit+1))
 			if err != nil {
 				return store.Job{}, in, uploadError(err)
 			}
@@ -152,15 +152,45 @@ func bodyError(err error) error {
 	return jobs.Invalid("body", "%v", err)
 }
 
-// uploadError names an oversized body as the reason, wherever the read that
-// hit the cap happened (inside a kind's planner, usually).
+// uploadError turns a failure to read the request into a validation error,
+// wherever the read happened (inside a kind's planner, usually): an
+// oversized body names the ids, a broken one the body.
 func uploadError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return jobs.Invalid("ids", "the submission is larger than the %d-byte limit", tooBig.Limit)
 	}
+	var broken *readError
+	if errors.As(err, &broken) {
+		return jobs.Invalid("body", "unreadable: %v", broken.err)
+	}
 	return err
 }
+
+// readError is a failure to read the client's request body: the client's
+// fault (a cut connection, a malformed multipart body), not pacer's.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// clientReader marks its reader's errors, except io.EOF, as readErrors, so
+// that they are told apart from the store's and the planner's own.
+type clientReader struct{ r io.Reader }
+
+func (c clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return n, err
+}
+
+// clientBody is a clientReader for a request body.
+type clientBody struct{ rc io.ReadCloser }
+
+func (c clientBody) Read(p []byte) (int, error) { return clientReader{c.rc}.Read(p) }
+func (c clientBody) Close() error               { return c.rc.Close() }
 
 // errorStatus maps an error to an HTTP status and what the user is told.
 func (s *Server) errorStatus(r *http.Request, err error) (int, *jobs.ValidationError) {

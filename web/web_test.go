@@ -31,7 +31,7 @@ type env struct {
 	ready  error
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "web.db")})
 	if err != nil {
@@ -65,7 +65,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) do(t *testing.T, method, path, contentType string, body io.Reader, header ...string) (*http.Response, string) {
+func (e *env) do(t testing.TB, method, path, contentType string, body io.Reader, header ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, e.server.URL+path, body)
 	if err != nil {
@@ -264,4 +264,35 @@ func TestMetricsLint(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("metric %s: %s", p.Metric, p.Text)
 	}
+}
+
+// FuzzAPISubmit: whatever arrives as a submission gets a clear answer (201,
+// a 4xx naming a field, or 413), never an internal error.
+func FuzzAPISubmit(f *testing.F) {
+	f.Add("application/json", `{"kind":"tweet_lookup","credential":"demo","ids":["20","21"]}`)
+	f.Add("application/json", `{"kind":"tweet_lookup","credential":"demo","params":{"tweet_fields":"created_at"},"ids":[20]}`)
+	f.Add("application/json", `{"kind":"tweet_lookup","credential":"demo","ids":["1\n2"]}`)
+	f.Add("application/json", `{"kind":"tweet_lookup","credential":"demo","params":"x","ids":["1"]}`)
+	f.Add("application/x-www-form-urlencoded", "kind=tweet_lookup&credential=demo&ids=1%0A2")
+	f.Add("multipart/form-data; boundary=X", "--X\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\ntweet_lookup\r\n--X--\r\n")
+	f.Add("text/plain", "1\n2\n")
+	e := newEnv(f)
+	f.Fuzz(func(t *testing.T, contentType, body string) {
+		if strings.ContainsFunc(contentType, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			t.Skip("not a header value a client can send")
+		}
+		resp, out := e.do(t, "POST", "/api/v1/jobs", contentType, strings.NewReader(body))
+		switch resp.StatusCode {
+		case http.StatusCreated, http.StatusRequestEntityTooLarge:
+		case http.StatusBadRequest:
+			var v struct {
+				Error struct{ Field, Reason string } `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(out), &v); err != nil || v.Error.Field == "" || v.Error.Reason == "" {
+				t.Fatalf("400 without a field and a reason: %q", out)
+			}
+		default:
+			t.Fatalf("%s for %q %q: %s", resp.Status, contentType, body, out)
+		}
+	})
 }

@@ -114,23 +114,15 @@ func insertTasks(ctx context.Context, q sqlx.ExtContext, jobID int64, state stor
 
 // GetJob returns one job, or store.ErrNotFound.
 func (db *DB) GetJob(ctx context.Context, id int64) (store.Job, error) {
-	j, err := getJob(ctx, db.db, id, false)
+	j, err := getJob(ctx, db.db, id)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("get job %d: %w", id, mapErr(ctx, err))
 	}
 	return j, nil
 }
 
-func getJob(ctx context.Context, q sqlx.ExtContext, id int64, forUpdate bool) (store.Job, error) {
+func getJob(ctx context.Context, q sqlx.ExtContext, id int64) (store.Job, error) {
 	query := `SELECT ` + jobColumns + ` FROM jobs WHERE id = $1`
-	if forUpdate {
-		// NO KEY UPDATE, not UPDATE: inserting a row that references the job
-		// (a result, a task) takes KEY SHARE on it, which FOR UPDATE would
-		// conflict with, deadlocking two completions of one job that each
-		// inserted results before locking the job. A job's id never changes,
-		// so the weaker lock is enough.
-		query += ` FOR NO KEY UPDATE`
-	}
 	var j store.Job
 	if err := sqlx.GetContext(ctx, q, &j, query, id); err != nil {
 		return store.Job{}, err
@@ -201,7 +193,7 @@ func (db *DB) CancelJob(ctx context.Context, id int64, now time.Time) (store.Job
 	now = micro(now)
 	var out store.Job
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		j, err := getJob(ctx, tx, id, false)
+		j, err := getJob(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -256,7 +248,7 @@ func (db *DB) ResumeJob(ctx context.Context, id int64, now time.Time) (store.Job
 	now = micro(now)
 	var out store.Job
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
-		j, err := getJob(ctx, tx, id, false)
+		j, err := getJob(ctx, tx, id)
 		if err != nil {
 			return err
 		}

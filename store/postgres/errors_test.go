@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -43,33 +42,6 @@ func TestMapErr(t *testing.T) {
 		var pqErr *pq.Error
 		if errors.As(got, &pqErr) || errors.Is(got, sql.ErrNoRows) || errors.Is(got, sql.ErrConnDone) {
 			t.Errorf("%s: mapErr = %#v still wraps the driver's error", tc.name, got)
-		}
-	}
-}
-
-// TestDecideSpend covers the ledger arithmetic without a database.
-func TestDecideSpend(t *testing.T) {
-	t.Parallel()
-	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-	tests := []struct {
-		name    string
-		spends  []spend
-		limit   int
-		n       int
-		ok      bool
-		retryAt time.Time
-	}{
-		{"empty", nil, 5, 5, true, time.Time{}},
-		{"fits exactly", []spend{{at(0), 3}}, 5, 2, true, time.Time{}},
-		{"oldest leaves", []spend{{at(0), 3}, {at(10), 2}}, 5, 1, false, at(60)},
-		{"two must leave", []spend{{at(0), 1}, {at(10), 3}, {at(20), 1}}, 5, 4, false, at(70)},
-		{"ties leave together", []spend{{at(0), 2}, {at(0), 2}, {at(5), 1}}, 5, 4, false, at(60)},
-	}
-	for _, tc := range tests {
-		ok, retryAt := decideSpend(tc.spends, tc.limit, time.Minute, tc.n, at(30))
-		if ok != tc.ok || !retryAt.Equal(tc.retryAt) {
-			t.Errorf("%s: decideSpend = %v, %v; want %v, %v", tc.name, ok, retryAt, tc.ok, tc.retryAt)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +29,7 @@ const unfinished = `('queued', 'running', 'paused')`
 // CreateJob inserts a queued job and the tasks pulled from next, streaming
 // them in batches of 500 rows inside one transaction. See [store.Store].
 func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, next func() (store.NewTask, error)) (store.Job, error) {
-	if err := validateNewJob(job); err != nil {
+	if err := store.ValidateNewJob(job); err != nil {
 		return store.Job{}, fmt.Errorf("create job: %w", err)
 	}
 	now = micro(now)
@@ -59,7 +58,7 @@ func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, ne
 				return err
 			}
 			tasks++
-			if err := validateNewTask(t); err != nil {
+			if err := store.ValidateNewTask(t); err != nil {
 				return fmt.Errorf("task %d: %w", tasks, err)
 			}
 			items += int64(t.Items)
@@ -291,26 +290,6 @@ func conflictOrNotFound(ctx context.Context, q sqlx.ExtContext, table string, id
 		return store.ErrNotFound
 	}
 	return store.ErrConflict
-}
-
-func validateNewJob(j store.NewJob) error {
-	if j.Kind == "" {
-		return errors.New("kind is required")
-	}
-	if !json.Valid(j.Params) {
-		return errors.New("params are not valid JSON")
-	}
-	return nil
-}
-
-func validateNewTask(t store.NewTask) error {
-	if t.Items < 0 {
-		return fmt.Errorf("items %d is negative", t.Items)
-	}
-	if len(t.Payload) > 0 && !json.Valid(t.Payload) {
-		return errors.New("payload is not valid JSON")
-	}
-	return nil
 }
 
 // jsonArg binds b to a json column: NULL when empty, else its text. A string,

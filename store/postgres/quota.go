@@ -2,18 +2,13 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-)
 
-// spend is one row of the quota ledger.
-type spend struct {
-	At time.Time `db:"at"`
-	N  int       `db:"n"`
-}
+	"github.com/pacerhq/pacer/store"
+)
 
 // SpendQuota records n requests at now against key if no span-long window
 // ending at now would then hold more than limit; otherwise it reports the
@@ -22,7 +17,7 @@ type spend struct {
 // key's row in quota_keys. limit, span and n must be positive; n greater than
 // limit can never fit and is an error. See [store.Store].
 func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.Duration, n int, now time.Time) (ok bool, retryAt time.Time, err error) {
-	if err := validateSpend(key, limit, span, n); err != nil {
+	if err := store.ValidateSpend(key, limit, span, n); err != nil {
 		return false, time.Time{}, fmt.Errorf("spend quota %q: %w", key, err)
 	}
 	now = micro(now)
@@ -45,12 +40,12 @@ func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.D
 			`DELETE FROM quota_spends WHERE key = $1 AND at <= $2`, key, cutoff); err != nil {
 			return err
 		}
-		var spends []spend
+		var spends []store.Spend
 		if err := sqlx.SelectContext(ctx, tx, &spends,
 			`SELECT at, n FROM quota_spends WHERE key = $1 ORDER BY at, id`, key); err != nil {
 			return err
 		}
-		ok, retryAt = decideSpend(spends, limit, span, n, now)
+		ok, retryAt = store.DecideSpend(spends, limit, span, n, now)
 		if !ok {
 			return nil
 		}
@@ -62,52 +57,4 @@ func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.D
 		return false, time.Time{}, fmt.Errorf("spend quota %q: %w", key, mapErr(ctx, err))
 	}
 	return ok, retryAt, nil
-}
-
-func validateSpend(key string, limit int, span time.Duration, n int) error {
-	switch {
-	case key == "":
-		return errors.New("key is required")
-	case limit <= 0:
-		return fmt.Errorf("limit %d is not positive", limit)
-	case span <= 0:
-		return fmt.Errorf("span %v is not positive", span)
-	case n <= 0:
-		return fmt.Errorf("n %d is not positive", n)
-	case n > limit:
-		return fmt.Errorf("%d requests can never fit a limit of %d", n, limit)
-	}
-	return nil
-}
-
-// decideSpend decides a spend of n at now, given the spends still inside the
-// window (at > now-span), oldest first. When the spend does not fit, retryAt
-// is the earliest t >= now at which the spends inside (t-span, t] plus n fit:
-// spends leave the window one by one, the oldest at its at+span. The result is
-// rounded up to the microsecond, the store's resolution, so that a call at
-// retryAt succeeds and one a microsecond earlier does not.
-func decideSpend(spends []spend, limit int, span time.Duration, n int, now time.Time) (ok bool, retryAt time.Time) {
-	used := 0
-	for _, s := range spends {
-		used += s.N
-	}
-	if used+n <= limit {
-		return true, time.Time{}
-	}
-	for _, s := range spends {
-		used -= s.N
-		if used+n <= limit {
-			return false, ceilMicro(s.At.Add(span)).UTC()
-		}
-	}
-	// Unreachable while n <= limit: once every spend has left, n fits.
-	return false, ceilMicro(now.Add(span)).UTC()
-}
-
-// ceilMicro rounds t up to the next microsecond.
-func ceilMicro(t time.Time) time.Time {
-	if tr := t.Truncate(time.Microsecond); !tr.Equal(t) {
-		return tr.Add(time.Microsecond)
-	}
-	return t
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -87,11 +86,8 @@ func (db *DB) Undispatch(ctx context.Context, ids []int64) error {
 // claimed again by owner (a redelivery), which counts another attempt. See
 // [store.Store].
 func (db *DB) ClaimTask(ctx context.Context, id int64, owner string, now, leaseUntil time.Time) (store.Task, store.Job, error) {
-	if owner == "" {
-		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: owner is required", id)
-	}
-	if !leaseUntil.After(now) {
-		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: lease until %v is not after now", id, leaseUntil)
+	if err := store.ValidateClaim(owner, now, leaseUntil); err != nil {
+		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: %w", id, err)
 	}
 	now, leaseUntil = micro(now), micro(leaseUntil)
 	var (
@@ -137,7 +133,7 @@ func (db *DB) ClaimTask(ctx context.Context, id int64, owner string, now, leaseU
 // and counters still commit, the follow-ups are recorded as cancelled, and
 // the job stays cancelled. See [store.Store].
 func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, error) {
-	results, err := validateCompletion(c)
+	results, err := store.ValidateCompletion(c)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("complete task %d: %w", c.TaskID, err)
 	}
@@ -206,11 +202,8 @@ func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, 
 // RetryTask puts a leased task back to pending at r.RunAt. A task whose job
 // was cancelled while it ran only loses its lease and stays cancelled.
 func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
-	if r.Owner == "" {
-		return fmt.Errorf("retry task %d: owner is required", r.TaskID)
-	}
-	if r.Requests < 0 {
-		return fmt.Errorf("retry task %d: requests %d is negative", r.TaskID, r.Requests)
+	if err := store.ValidateRetry(r); err != nil {
+		return fmt.Errorf("retry task %d: %w", r.TaskID, err)
 	}
 	now, runAt := micro(r.Now), micro(r.RunAt)
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
@@ -239,14 +232,8 @@ func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
 // FailTask marks a leased task failed for good. If its job was cancelled
 // while it ran, the counters still move and the job stays cancelled.
 func (db *DB) FailTask(ctx context.Context, f store.Failure) (store.Job, error) {
-	if f.Owner == "" {
-		return store.Job{}, fmt.Errorf("fail task %d: owner is required", f.TaskID)
-	}
-	if f.Finish == nil {
-		return store.Job{}, fmt.Errorf("fail task %d: finish func is required", f.TaskID)
-	}
-	if f.Requests < 0 {
-		return store.Job{}, fmt.Errorf("fail task %d: requests %d is negative", f.TaskID, f.Requests)
+	if err := store.ValidateFailure(f); err != nil {
+		return store.Job{}, fmt.Errorf("fail task %d: %w", f.TaskID, err)
 	}
 	now := micro(f.Now)
 	var out store.Job
@@ -329,8 +316,8 @@ func leasedTask(ctx context.Context, tx sqlx.ExtContext, id int64, owner string)
 		`SELECT `+taskColumns+` FROM tasks WHERE id = $1 FOR NO KEY UPDATE`, id); err != nil {
 		return store.Task{}, err
 	}
-	if t.LeaseOwner != owner || (t.State != store.TaskPending && t.State != store.TaskCancelled) {
-		return store.Task{}, fmt.Errorf("task is %s and leased to %q: %w", t.State, t.LeaseOwner, store.ErrConflict)
+	if err := store.CheckLease(t, owner); err != nil {
+		return store.Task{}, err
 	}
 	return normTask(t), nil
 }
@@ -362,12 +349,12 @@ func settleJob(ctx context.Context, tx sqlx.ExtContext, jobID int64, d delta, no
 		return store.Job{}, err
 	}
 	j = normJob(j)
-	if finish == nil || j.State.Finished() || j.TasksDone+j.TasksFailed < j.TasksTotal {
-		return j, nil
+	state, summary, err := store.Verdict(j, finish)
+	if err != nil {
+		return store.Job{}, err
 	}
-	state, summary := finish(j)
-	if state != store.JobSucceeded && state != store.JobFailed {
-		return store.Job{}, fmt.Errorf("finish func returned state %q, want succeeded or failed", state)
+	if state == "" {
+		return j, nil
 	}
 	if err := sqlx.GetContext(ctx, tx, &j, `
 		UPDATE jobs SET state = $2, summary = $3, finished_at = $4, updated_at = $4
@@ -405,48 +392,6 @@ func upsertResults(ctx context.Context, q sqlx.ExtContext, jobID, taskID int64, 
 		results = results[n:]
 	}
 	return nil
-}
-
-// validateCompletion checks c and returns its results with duplicate keys
-// removed, the last one winning: one statement may not upsert a key twice.
-func validateCompletion(c store.Completion) ([]store.Result, error) {
-	if c.Owner == "" {
-		return nil, errors.New("owner is required")
-	}
-	if c.Finish == nil {
-		return nil, errors.New("finish func is required")
-	}
-	if c.Requests < 0 {
-		return nil, fmt.Errorf("requests %d is negative", c.Requests)
-	}
-	for i, f := range c.FollowUps {
-		if err := validateNewTask(f); err != nil {
-			return nil, fmt.Errorf("follow-up %d: %w", i, err)
-		}
-	}
-	last := make(map[string]int, len(c.Results))
-	for i, r := range c.Results {
-		if r.Key == "" {
-			return nil, fmt.Errorf("result %d: key is required", i)
-		}
-		if r.Status != store.ResultOK && r.Status != store.ResultNotFound {
-			return nil, fmt.Errorf("result %q: unknown status %q", r.Key, r.Status)
-		}
-		if len(r.Data) > 0 && !json.Valid(r.Data) {
-			return nil, fmt.Errorf("result %q: data is not valid JSON", r.Key)
-		}
-		last[r.Key] = i
-	}
-	if len(last) == len(c.Results) {
-		return c.Results, nil
-	}
-	out := make([]store.Result, 0, len(last))
-	for i, r := range c.Results {
-		if last[r.Key] == i {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }
 
 // prefixed qualifies each column of a comma-separated list with prefix.

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +45,7 @@ func scanJob(s scanner) (store.Job, error) {
 // CreateJob inserts a queued job and the tasks pulled from next, streaming
 // them in batches of 500 rows inside one transaction. See [store.Store].
 func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, next func() (store.NewTask, error)) (store.Job, error) {
-	if err := validateNewJob(job); err != nil {
+	if err := store.ValidateNewJob(job); err != nil {
 		return store.Job{}, fmt.Errorf("create job: %w", err)
 	}
 	nowDB := toDB(now)
@@ -78,7 +77,7 @@ func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, ne
 				return err
 			}
 			tasks++
-			if err := validateNewTask(t); err != nil {
+			if err := store.ValidateNewTask(t); err != nil {
 				return fmt.Errorf("task %d: %w", tasks, err)
 			}
 			items += int64(t.Items)
@@ -302,26 +301,6 @@ func (db *DB) ResumeJob(ctx context.Context, id int64, now time.Time) (store.Job
 		return store.Job{}, fmt.Errorf("resume job %d: %w", id, mapErr(ctx, err))
 	}
 	return out, nil
-}
-
-func validateNewJob(j store.NewJob) error {
-	if j.Kind == "" {
-		return errors.New("kind is required")
-	}
-	if !json.Valid(j.Params) {
-		return errors.New("params are not valid JSON")
-	}
-	return nil
-}
-
-func validateNewTask(t store.NewTask) error {
-	if t.Items < 0 {
-		return fmt.Errorf("items %d is negative", t.Items)
-	}
-	if len(t.Payload) > 0 && !json.Valid(t.Payload) {
-		return errors.New("payload is not valid JSON")
-	}
-	return nil
 }
 
 // jsonArg binds b to a JSON column: NULL when empty, else its text (the

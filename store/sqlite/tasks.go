@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -109,11 +107,8 @@ func (db *DB) Undispatch(ctx context.Context, ids []int64) error {
 // claimed again by owner (a redelivery), which counts another attempt. See
 // [store.Store].
 func (db *DB) ClaimTask(ctx context.Context, id int64, owner string, now, leaseUntil time.Time) (store.Task, store.Job, error) {
-	if owner == "" {
-		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: owner is required", id)
-	}
-	if !leaseUntil.After(now) {
-		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: lease until %v is not after now", id, leaseUntil)
+	if err := store.ValidateClaim(owner, now, leaseUntil); err != nil {
+		return store.Task{}, store.Job{}, fmt.Errorf("claim task %d: %w", id, err)
 	}
 	nowDB := toDB(now)
 	var (
@@ -165,7 +160,7 @@ func (db *DB) ClaimTask(ctx context.Context, id int64, owner string, now, leaseU
 // and counters still commit, the follow-ups are recorded as cancelled, and
 // the job stays cancelled. See [store.Store].
 func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, error) {
-	results, err := validateCompletion(c)
+	results, err := store.ValidateCompletion(c)
 	if err != nil {
 		return store.Job{}, fmt.Errorf("complete task %d: %w", c.TaskID, err)
 	}
@@ -218,11 +213,8 @@ func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, 
 // RetryTask puts a leased task back to pending at r.RunAt. A task whose job
 // was cancelled while it ran only loses its lease and stays cancelled.
 func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
-	if r.Owner == "" {
-		return fmt.Errorf("retry task %d: owner is required", r.TaskID)
-	}
-	if r.Requests < 0 {
-		return fmt.Errorf("retry task %d: requests %d is negative", r.TaskID, r.Requests)
+	if err := store.ValidateRetry(r); err != nil {
+		return fmt.Errorf("retry task %d: %w", r.TaskID, err)
 	}
 	nowDB := toDB(r.Now)
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
@@ -251,14 +243,8 @@ func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
 // FailTask marks a leased task failed for good. If its job was cancelled
 // while it ran, the counters still move and the job stays cancelled.
 func (db *DB) FailTask(ctx context.Context, f store.Failure) (store.Job, error) {
-	if f.Owner == "" {
-		return store.Job{}, fmt.Errorf("fail task %d: owner is required", f.TaskID)
-	}
-	if f.Finish == nil {
-		return store.Job{}, fmt.Errorf("fail task %d: finish func is required", f.TaskID)
-	}
-	if f.Requests < 0 {
-		return store.Job{}, fmt.Errorf("fail task %d: requests %d is negative", f.TaskID, f.Requests)
+	if err := store.ValidateFailure(f); err != nil {
+		return store.Job{}, fmt.Errorf("fail task %d: %w", f.TaskID, err)
 	}
 	nowDB := toDB(f.Now)
 	var out store.Job
@@ -361,8 +347,8 @@ func leasedTask(ctx context.Context, tx *sql.Tx, id int64, owner string) (store.
 	if err != nil {
 		return store.Task{}, err
 	}
-	if t.LeaseOwner != owner || (t.State != store.TaskPending && t.State != store.TaskCancelled) {
-		return store.Task{}, fmt.Errorf("task is %s and leased to %q: %w", t.State, t.LeaseOwner, store.ErrConflict)
+	if err := store.CheckLease(t, owner); err != nil {
+		return store.Task{}, err
 	}
 	return t, nil
 }
@@ -393,12 +379,12 @@ func settleJob(ctx context.Context, tx *sql.Tx, jobID int64, d delta, now int64,
 	if err != nil {
 		return store.Job{}, err
 	}
-	if finish == nil || j.State.Finished() || j.TasksDone+j.TasksFailed < j.TasksTotal {
-		return j, nil
+	state, summary, err := store.Verdict(j, finish)
+	if err != nil {
+		return store.Job{}, err
 	}
-	state, summary := finish(j)
-	if state != store.JobSucceeded && state != store.JobFailed {
-		return store.Job{}, fmt.Errorf("finish func returned state %q, want succeeded or failed", state)
+	if state == "" {
+		return j, nil
 	}
 	return scanJob(tx.QueryRowContext(ctx, `
 		UPDATE jobs SET state = ?, summary = ?, finished_at = ?, updated_at = ?
@@ -430,48 +416,6 @@ func upsertResults(ctx context.Context, q querier, jobID, taskID int64, now int6
 		results = results[n:]
 	}
 	return nil
-}
-
-// validateCompletion checks c and returns its results with duplicate keys
-// removed, the last one winning, as in store/postgres.
-func validateCompletion(c store.Completion) ([]store.Result, error) {
-	if c.Owner == "" {
-		return nil, errors.New("owner is required")
-	}
-	if c.Finish == nil {
-		return nil, errors.New("finish func is required")
-	}
-	if c.Requests < 0 {
-		return nil, fmt.Errorf("requests %d is negative", c.Requests)
-	}
-	for i, f := range c.FollowUps {
-		if err := validateNewTask(f); err != nil {
-			return nil, fmt.Errorf("follow-up %d: %w", i, err)
-		}
-	}
-	last := make(map[string]int, len(c.Results))
-	for i, r := range c.Results {
-		if r.Key == "" {
-			return nil, fmt.Errorf("result %d: key is required", i)
-		}
-		if r.Status != store.ResultOK && r.Status != store.ResultNotFound {
-			return nil, fmt.Errorf("result %q: unknown status %q", r.Key, r.Status)
-		}
-		if len(r.Data) > 0 && !json.Valid(r.Data) {
-			return nil, fmt.Errorf("result %q: data is not valid JSON", r.Key)
-		}
-		last[r.Key] = i
-	}
-	if len(last) == len(c.Results) {
-		return c.Results, nil
-	}
-	out := make([]store.Result, 0, len(last))
-	for i, r := range c.Results {
-		if last[r.Key] == i {
-			out = append(out, r)
-		}
-	}
-	return out, nil
 }
 
 // placeholders returns "?, ?, …" with n marks.

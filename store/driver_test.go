@@ -1,0 +1,323 @@
+package store_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pacerhq/pacer/store"
+)
+
+// errText returns err's text, or "" for nil, so that tables can pin the exact
+// messages both drivers return.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func finishOK(store.Job) (store.JobState, string) { return store.JobSucceeded, "ok" }
+
+func TestValidateNewJob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		job  store.NewJob
+		want string
+	}{
+		{"valid", store.NewJob{Kind: "tweet_lookup", Params: []byte(`{"ids":[1]}`)}, ""},
+		{"no kind", store.NewJob{Params: []byte(`{}`)}, "kind is required"},
+		{"no params", store.NewJob{Kind: "k"}, "params are not valid JSON"},
+		{"bad params", store.NewJob{Kind: "k", Params: []byte(`{`)}, "params are not valid JSON"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateNewJob(tc.job)); got != tc.want {
+			t.Errorf("%s: ValidateNewJob = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateNewTask(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		task store.NewTask
+		want string
+	}{
+		{"zero", store.NewTask{}, ""},
+		{"valid", store.NewTask{Payload: []byte(`[1,2]`), Items: 2}, ""},
+		{"negative items", store.NewTask{Items: -1}, "items -1 is negative"},
+		{"bad payload", store.NewTask{Payload: []byte(`nope`)}, "payload is not valid JSON"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateNewTask(tc.task)); got != tc.want {
+			t.Errorf("%s: ValidateNewTask = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateClaim(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		owner      string
+		leaseUntil time.Time
+		want       string
+	}{
+		{"valid", "w1", now.Add(time.Nanosecond), ""},
+		{"no owner", "", now.Add(time.Minute), "owner is required"},
+		{"lease at now", "w1", now, "lease until 2030-01-01 00:00:00 +0000 UTC is not after now"},
+		{"lease before now", "w1", now.Add(-time.Second), "lease until 2029-12-31 23:59:59 +0000 UTC is not after now"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateClaim(tc.owner, now, tc.leaseUntil)); got != tc.want {
+			t.Errorf("%s: ValidateClaim = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateRetry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		retry store.Retry
+		want  string
+	}{
+		{"valid", store.Retry{Owner: "w1"}, ""},
+		{"no owner", store.Retry{Requests: 1}, "owner is required"},
+		{"negative requests", store.Retry{Owner: "w1", Requests: -2}, "requests -2 is negative"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateRetry(tc.retry)); got != tc.want {
+			t.Errorf("%s: ValidateRetry = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateFailure(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		failure store.Failure
+		want    string
+	}{
+		{"valid", store.Failure{Owner: "w1", Finish: finishOK}, ""},
+		{"no owner", store.Failure{Finish: finishOK}, "owner is required"},
+		{"no finish", store.Failure{Owner: "w1"}, "finish func is required"},
+		{"negative requests", store.Failure{Owner: "w1", Finish: finishOK, Requests: -1}, "requests -1 is negative"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateFailure(tc.failure)); got != tc.want {
+			t.Errorf("%s: ValidateFailure = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateCompletion(t *testing.T) {
+	t.Parallel()
+	ok := func(key, data string) store.Result {
+		return store.Result{Key: key, Status: store.ResultOK, Data: []byte(data)}
+	}
+	valid := func(results ...store.Result) store.Completion {
+		return store.Completion{Owner: "w1", Finish: finishOK, Results: results}
+	}
+	tests := []struct {
+		name    string
+		c       store.Completion
+		want    []store.Result // the results returned when there is no error
+		wantErr string
+	}{
+		{"no results", valid(), nil, ""},
+		{"distinct keys keep order", valid(ok("b", `1`), ok("a", `2`)), []store.Result{ok("b", `1`), ok("a", `2`)}, ""},
+		{"last key wins", valid(ok("a", `1`), ok("b", `2`), ok("a", `3`)), []store.Result{ok("b", `2`), ok("a", `3`)}, ""},
+		{"last of three wins", valid(ok("a", `1`), ok("a", `2`), ok("a", `3`)), []store.Result{ok("a", `3`)}, ""},
+		{"not found without data", valid(store.Result{Key: "a", Status: store.ResultNotFound, Error: "gone"}),
+			[]store.Result{{Key: "a", Status: store.ResultNotFound, Error: "gone"}}, ""},
+		{"no owner", store.Completion{Finish: finishOK}, nil, "owner is required"},
+		{"no finish", store.Completion{Owner: "w1"}, nil, "finish func is required"},
+		{"negative requests", store.Completion{Owner: "w1", Finish: finishOK, Requests: -1}, nil, "requests -1 is negative"},
+		{"bad follow-up", store.Completion{Owner: "w1", Finish: finishOK,
+			FollowUps: []store.NewTask{{}, {Items: -3}}}, nil, "follow-up 1: items -3 is negative"},
+		{"no key", valid(ok("a", `1`), store.Result{Status: store.ResultOK}), nil, "result 1: key is required"},
+		{"unknown status", valid(store.Result{Key: "a", Status: "maybe"}), nil, `result "a": unknown status "maybe"`},
+		{"bad data", valid(ok("a", `{`)), nil, `result "a": data is not valid JSON`},
+	}
+	for _, tc := range tests {
+		got, err := store.ValidateCompletion(tc.c)
+		if errText(err) != tc.wantErr {
+			t.Errorf("%s: ValidateCompletion error = %q, want %q", tc.name, errText(err), tc.wantErr)
+			continue
+		}
+		if !slices.EqualFunc(got, tc.want, func(a, b store.Result) bool {
+			return a.Key == b.Key && a.Status == b.Status && string(a.Data) == string(b.Data) && a.Error == b.Error
+		}) {
+			t.Errorf("%s: ValidateCompletion = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestCheckLease(t *testing.T) {
+	t.Parallel()
+	expired := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		task    store.Task
+		owner   string
+		wantErr string // "" for nil; otherwise the error also wraps ErrConflict
+	}{
+		{"held", store.Task{State: store.TaskPending, LeaseOwner: "w1"}, "w1", ""},
+		{"held, expired", store.Task{State: store.TaskPending, LeaseOwner: "w1", LeaseUntil: &expired}, "w1", ""},
+		{"held, job cancelled", store.Task{State: store.TaskCancelled, LeaseOwner: "w1"}, "w1", ""},
+		{"other owner", store.Task{State: store.TaskPending, LeaseOwner: "w2"}, "w1",
+			`task is pending and leased to "w2": conflict`},
+		{"not leased", store.Task{State: store.TaskPending}, "w1", `task is pending and leased to "": conflict`},
+		{"done", store.Task{State: store.TaskDone, LeaseOwner: "w1"}, "w1", `task is done and leased to "w1": conflict`},
+		{"failed", store.Task{State: store.TaskFailed, LeaseOwner: "w1"}, "w1", `task is failed and leased to "w1": conflict`},
+	}
+	for _, tc := range tests {
+		err := store.CheckLease(tc.task, tc.owner)
+		if errText(err) != tc.wantErr {
+			t.Errorf("%s: CheckLease = %q, want %q", tc.name, errText(err), tc.wantErr)
+		}
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			t.Errorf("%s: CheckLease = %v, not ErrConflict", tc.name, err)
+		}
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	t.Parallel()
+	returns := func(s store.JobState) store.FinishFunc {
+		return func(store.Job) (store.JobState, string) { return s, "summary" }
+	}
+	ended := store.Job{State: store.JobRunning, TasksTotal: 3, TasksDone: 2, TasksFailed: 1}
+	tests := []struct {
+		name        string
+		job         store.Job
+		finish      store.FinishFunc
+		wantState   store.JobState
+		wantSummary string
+		wantErr     string
+	}{
+		{"succeeded", ended, returns(store.JobSucceeded), store.JobSucceeded, "summary", ""},
+		{"failed", ended, returns(store.JobFailed), store.JobFailed, "summary", ""},
+		{"paused finishes", store.Job{State: store.JobPaused, TasksTotal: 1, TasksDone: 1},
+			returns(store.JobSucceeded), store.JobSucceeded, "summary", ""},
+		{"no finish func", ended, nil, "", "", ""},
+		{"tasks left", store.Job{State: store.JobRunning, TasksTotal: 3, TasksDone: 2}, returns(store.JobSucceeded), "", "", ""},
+		{"cancelled stays", store.Job{State: store.JobCancelled, TasksTotal: 1, TasksDone: 1}, returns(store.JobSucceeded), "", "", ""},
+		{"bad state", ended, returns(store.JobCancelled), "", "", `finish func returned state "cancelled", want succeeded or failed`},
+		{"empty state", ended, returns(""), "", "", `finish func returned state "", want succeeded or failed`},
+	}
+	for _, tc := range tests {
+		state, summary, err := store.Verdict(tc.job, tc.finish)
+		if state != tc.wantState || summary != tc.wantSummary || errText(err) != tc.wantErr {
+			t.Errorf("%s: Verdict = %q, %q, %q; want %q, %q, %q",
+				tc.name, state, summary, errText(err), tc.wantState, tc.wantSummary, tc.wantErr)
+		}
+	}
+}
+
+func TestValidateSpend(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		key      string
+		limit, n int
+		span     time.Duration
+		want     string
+	}{
+		{"valid", "k", 5, 5, time.Minute, ""},
+		{"no key", "", 5, 1, time.Minute, "key is required"},
+		{"zero limit", "k", 0, 1, time.Minute, "limit 0 is not positive"},
+		{"negative span", "k", 5, 1, -time.Second, "span -1s is not positive"},
+		{"zero n", "k", 5, 0, time.Minute, "n 0 is not positive"},
+		{"n over limit", "k", 5, 6, time.Minute, "6 requests can never fit a limit of 5"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateSpend(tc.key, tc.limit, tc.span, tc.n)); got != tc.want {
+			t.Errorf("%s: ValidateSpend = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestDecideSpend covers the ledger arithmetic without a database.
+func TestDecideSpend(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	tests := []struct {
+		name    string
+		spends  []store.Spend
+		limit   int
+		n       int
+		ok      bool
+		retryAt time.Time
+	}{
+		{"empty", nil, 5, 5, true, time.Time{}},
+		{"fits exactly", []store.Spend{{At: at(0), N: 3}}, 5, 2, true, time.Time{}},
+		{"oldest leaves", []store.Spend{{At: at(0), N: 3}, {At: at(10), N: 2}}, 5, 1, false, at(60)},
+		{"two must leave", []store.Spend{{At: at(0), N: 1}, {At: at(10), N: 3}, {At: at(20), N: 1}}, 5, 4, false, at(70)},
+		{"ties leave together", []store.Spend{{At: at(0), N: 2}, {At: at(0), N: 2}, {At: at(5), N: 1}}, 5, 4, false, at(60)},
+		{"rounds up to the microsecond", []store.Spend{{At: at(0).Add(time.Nanosecond), N: 5}}, 5, 1, false,
+			at(60).Add(time.Microsecond)},
+		{"whole microsecond kept", []store.Spend{{At: at(0).Add(7 * time.Microsecond), N: 5}}, 5, 1, false,
+			at(60).Add(7 * time.Microsecond)},
+		{"in UTC", []store.Spend{{At: at(0).In(time.FixedZone("X", 3600)), N: 5}}, 5, 1, false, at(60)},
+	}
+	for _, tc := range tests {
+		ok, retryAt := store.DecideSpend(tc.spends, tc.limit, time.Minute, tc.n, at(30))
+		if ok != tc.ok || !retryAt.Equal(tc.retryAt) {
+			t.Errorf("%s: DecideSpend = %v, %v; want %v, %v", tc.name, ok, retryAt, tc.ok, tc.retryAt)
+		}
+		if !ok && retryAt.Location() != time.UTC {
+			t.Errorf("%s: DecideSpend retryAt %v is not in UTC", tc.name, retryAt)
+		}
+	}
+}
+
+// TestDecideSpendRetryAt checks SpendQuota's promise at its boundary: a call
+// at retryAt fits and one a microsecond earlier does not. As the drivers do,
+// each call sees only the spends inside its window (At > now-span).
+func TestDecideSpendRetryAt(t *testing.T) {
+	t.Parallel()
+	const span = 15 * time.Minute
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	window := func(spends []store.Spend, now time.Time) []store.Spend {
+		return slices.DeleteFunc(slices.Clone(spends), func(s store.Spend) bool {
+			return !s.At.After(now.Add(-span))
+		})
+	}
+	tests := []struct {
+		name   string
+		spends []store.Spend
+		limit  int
+		n      int
+	}{
+		{"one spend fills", []store.Spend{{At: t0, N: 900}}, 900, 1},
+		{"second must leave", []store.Spend{{At: t0, N: 300}, {At: t0.Add(time.Minute), N: 500}, {At: t0.Add(2 * time.Minute), N: 100}}, 900, 400},
+		{"sub-microsecond spend", []store.Spend{{At: t0.Add(500 * time.Nanosecond), N: 10}}, 10, 10},
+		{"equal times", []store.Spend{{At: t0, N: 2}, {At: t0, N: 2}, {At: t0.Add(time.Second), N: 1}}, 5, 4},
+	}
+	for _, tc := range tests {
+		now := t0.Add(5 * time.Minute)
+		ok, retryAt := store.DecideSpend(window(tc.spends, now), tc.limit, span, tc.n, now)
+		if ok {
+			t.Errorf("%s: DecideSpend at %v fits; the case wants a refusal", tc.name, now)
+			continue
+		}
+		if !retryAt.Equal(retryAt.Truncate(time.Microsecond)) {
+			t.Errorf("%s: retryAt %v is finer than a microsecond", tc.name, retryAt)
+		}
+		if ok, _ := store.DecideSpend(window(tc.spends, retryAt), tc.limit, span, tc.n, retryAt); !ok {
+			t.Errorf("%s: DecideSpend at retryAt %v does not fit", tc.name, retryAt)
+		}
+		early := retryAt.Add(-time.Microsecond)
+		if ok, _ := store.DecideSpend(window(tc.spends, early), tc.limit, span, tc.n, early); ok {
+			t.Errorf("%s: DecideSpend a microsecond before retryAt %v fits", tc.name, retryAt)
+		}
+	}
+}

@@ -93,7 +93,7 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 func loadConfig(path string, getenv func(string) string) (jobs.Credentials, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("-config: %w", err)
 	}
 	return parseConfig(data, getenv, os.ReadFile)
 }

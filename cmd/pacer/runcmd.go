@@ -49,7 +49,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
-		return err
+		return fmt.Errorf("-listen: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
 

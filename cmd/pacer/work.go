@@ -69,7 +69,7 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if metricsListen != "" {
 		if c.listener, err = net.Listen("tcp", metricsListen); err != nil {
-			return errors.Join(err, c.shutdown(0))
+			return errors.Join(fmt.Errorf("-metrics-listen: %w", err), c.shutdown(0))
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

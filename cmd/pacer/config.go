@@ -33,8 +33,10 @@ type credentialConfig struct {
 var credentialName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 
 // parseConfig reads a credentials file's text. Tokens are resolved through
-// getenv and readFile. Every error names the key that is wrong; a token never
-// appears in one.
+// getenv and readFile; with getenv nil they are not read at all, for
+// processes that only need the credentials' names and quotas (serve), so
+// that tokens live only where requests are made. Every error names the key
+// that is wrong; a token never appears in one.
 func parseConfig(data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (jobs.Credentials, error) {
 	var fc fileConfig
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&fc)
@@ -61,6 +63,8 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 		switch {
 		case cc.TokenEnv != "" && cc.TokenFile != "":
 			return nil, fmt.Errorf("config: credentials.%s: set token_env or token_file, not both", name)
+		case getenv == nil && (cc.TokenEnv != "" || cc.TokenFile != ""):
+			// Names only: the source is declared, which is all serve checks.
 		case cc.TokenEnv != "":
 			cred.Token = strings.TrimSpace(getenv(cc.TokenEnv))
 			if cred.Token == "" {
@@ -90,6 +94,8 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 	return creds, nil
 }
 
+// loadConfig reads the credentials file at path; getenv nil reads names and
+// quotas only, no tokens.
 func loadConfig(path string, getenv func(string) string) (jobs.Credentials, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

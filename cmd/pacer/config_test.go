@@ -65,6 +65,19 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+func TestParseConfigNamesOnly(t *testing.T) {
+	creds, err := parseConfig([]byte("[credentials.research]\ntoken_env = \"UNSET_HERE\"\nquota = \"900/15m\"\n"), nil, nil)
+	if err != nil {
+		t.Fatalf("names-only parse needs no token: %v", err)
+	}
+	if c := creds["research"]; c.Token != "" || c.Quota == nil || c.Quota.Limit != 900 {
+		t.Fatalf("credential %+v", c)
+	}
+	if _, err := parseConfig([]byte("[credentials.a]\nquota = \"1/s\"\n"), nil, nil); err == nil {
+		t.Fatal("a credential without a token source passed the names-only parse")
+	}
+}
+
 func FuzzParseConfig(f *testing.F) {
 	f.Add("[credentials.research]\ntoken_env = \"X_TOKEN\"\nquota = \"900/15m\"\n")
 	f.Add("[credentials.a]\ntoken_file = \"/run/secrets/x\"\n")

@@ -422,7 +422,15 @@ func newCluster(t *testing.T, sbCfg sandbox.Config) *cluster {
 		"PACER_TASK_TIMEOUT=3s", "PACER_LEASE=4s", "PACER_CONCURRENCY=4",
 		"PACER_REPUBLISH_AFTER=20s", "PACER_SHUTDOWN_GRACE=15s",
 	)}
-	serve := startProc(t, c.env, "serve", "-listen", "127.0.0.1:0")
+	// serve gets no token: it makes no upstream requests and must not need
+	// one.
+	var serveEnv []string
+	for _, e := range c.env {
+		if !strings.HasPrefix(e, "E2E_TOKEN=") {
+			serveEnv = append(serveEnv, e)
+		}
+	}
+	serve := startProc(t, serveEnv, "serve", "-listen", "127.0.0.1:0")
 	c.server = serve.log.await(t, addrPattern, 60*time.Second)[1]
 	return c
 }

@@ -38,7 +38,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	creds, err := loadConfig(o.configPath, getenv)
+	// serve makes no upstream requests: it reads the credentials' names and
+	// quotas, never their tokens.
+	creds, err := loadConfig(o.configPath, nil)
 	if err != nil {
 		return err
 	}

@@ -561,3 +561,44 @@ func TestWorkerSigterm(t *testing.T) {
 		t.Fatalf("sandbox stats %+v: a graceful stop must send nothing twice", s)
 	}
 }
+
+// TestEmbeddedRestart: pacer run stopped in the middle of a job and started
+// again on the same SQLite file finishes the job, every id exactly once,
+// without waiting for -republish-after.
+func TestEmbeddedRestart(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "pacer.db")
+	start := func() (string, func()) {
+		ctx, cancel := context.WithCancel(t.Context())
+		logs := &logBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"run", "-listen", "127.0.0.1:0", "-database-url", db, "-demo-quota", "20/1s", "-concurrency", "2"},
+				func(string) string { return "" }, strings.NewReader(""), io.Discard, logs)
+		}()
+		server := logs.await(t, "msg=listening "+addrPattern, 30*time.Second)[1]
+		return server, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("pacer run: %v", err)
+			}
+		}
+	}
+	server, stop := start()
+	out, _, err := cli(t, "submit", "-server", server, "-credential", "demo", "-ids-file", writeIDs(t, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(regexp.MustCompile(`job (\d+)`).FindStringSubmatch(out)[1], 10, 64)
+	c := &cluster{t: t, server: server}
+	c.waitFor(id, "started", time.Minute, func(v web.JobView) bool { return v.ItemsDone >= 1000 })
+	stop()
+
+	server, stop = start()
+	defer stop()
+	c.server = server
+	v := c.waitFor(id, "succeeded after the restart", time.Minute, succeeded)
+	if v.ItemsDone != 5000 || v.Requests != 50 {
+		t.Fatalf("job %+v: want 5000 items in exactly 50 requests across both runs", v)
+	}
+	checkExactlyOnce(t, server, id, 5000)
+}

@@ -309,7 +309,7 @@ func TestEmbedded(t *testing.T) {
 		t.Fatalf("the jobs page does not show 100%%:\n%s", page)
 	}
 	var stats sandbox.Stats
-	getJSON(t, server+"/sandbox/sandbox/stats", &stats)
+	getJSON(t, server+"/sandbox/stats", &stats)
 	if stats.OverQuota != 0 || stats.Served != 100 || stats.IDsRepeated != 0 {
 		t.Fatalf("sandbox stats %+v: want 100 served, 0 over quota, 0 ids repeated", stats)
 	}
@@ -486,10 +486,21 @@ func succeeded(v web.JobView) bool { return v.State == "succeeded" }
 func TestDistributed(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, sandbox.Config{Limit: 30, Window: time.Second})
-	c.worker()
+	watched := startProc(t, c.env, "work", "-metrics-listen", "127.0.0.1:0")
+	metricsURL := watched.log.await(t, addrPattern, 60*time.Second)[1] + "/metrics"
 	c.worker()
 	id := c.submit(10000)
 	v := c.waitFor(id, "succeeded", 2*time.Minute, succeeded)
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	done := regexp.MustCompile(`pacer_tasks_processed_total\{kind="tweet_lookup",outcome="done"\} (\d+)`).FindSubmatch(metrics)
+	if done == nil || string(done[1]) == "0" || !bytes.Contains(metrics, []byte(`pacer_upstream_requests_total{code_class="2xx",quota="e2e"}`)) {
+		t.Fatalf("the worker's /metrics does not show its work:\n%s", metrics)
+	}
 	if v.ItemsDone != 10000 || v.Requests != 100 || v.Progress != 1 {
 		t.Fatalf("job %+v: want 10000 items in 100 requests", v)
 	}

@@ -120,6 +120,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb))
+	mux.Handle("GET /sandbox/stats", sb) // the sandbox's own path, so its counters are at /sandbox/stats
 	mux.Handle("/", h)
 	c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := c.start(ctx); err != nil {

@@ -136,6 +136,10 @@ type Stats struct {
 	// OverQuota counts requests refused with a 429: each one a request pacer
 	// should not have sent.
 	OverQuota int `json:"over_quota"`
+	// Refused counts requests refused with a 429 in a window that
+	// SpendWindow declared used up early: the upstream changed its mind,
+	// which pacer can learn only from the 429 itself.
+	Refused int `json:"refused_early"`
 	// Unauthorized counts requests refused with a 401.
 	Unauthorized int `json:"unauthorized"`
 	// Faulted counts admitted requests that got an injected fault.
@@ -196,8 +200,9 @@ type Server struct {
 
 // bucket is one token's open quota window.
 type bucket struct {
-	end  time.Time
-	used int
+	end   time.Time
+	used  int
+	spent bool // SpendWindow declared it used up, whatever its count
 }
 
 // New returns a Server configured by cfg, or an error naming the field of cfg
@@ -288,6 +293,27 @@ func (s *Server) IDRequests(id string) int {
 
 // Reset zeroes s's counters and closes every quota window, as if s were new.
 // The faults and the state of the fault generator are kept.
+// SpendWindow makes the quota window of token answer as if it were used up,
+// from now until it resets (opening one if none is open): every request
+// gets a 429 with x-rate-limit-remaining: 0, counted in Stats.Refused, not
+// in OverQuota. It stands for an upstream that counts more than pacer sent
+// (another client on the same app, a limit lowered mid-window). It does
+// nothing when the sandbox has no quota.
+func (s *Server) SpendWindow(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limit == 0 {
+		return
+	}
+	now := s.now()
+	b := s.buckets[token]
+	if b == nil || !now.Before(b.end) {
+		b = &bucket{end: now.Add(s.window)}
+		s.buckets[token] = b
+	}
+	b.spent = true
+}
+
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,7 +373,10 @@ func (s *Server) arrive(token string, now time.Time) admission {
 			b = &bucket{end: now.Add(s.window)}
 			s.buckets[token] = b
 		}
-		if b.used >= s.limit {
+		if b.spent {
+			a.over = true
+			s.stats.Refused++
+		} else if b.used >= s.limit {
 			a.over = true
 			s.stats.OverQuota++
 			ts.OverQuota++
@@ -355,6 +384,9 @@ func (s *Server) arrive(token string, now time.Time) admission {
 			b.used++
 		}
 		a.remaining = s.limit - b.used
+		if b.spent {
+			a.remaining = 0
+		}
 		a.reset = b.end
 	}
 	if a.over {

@@ -870,3 +870,38 @@ func TestConfigLogValueHidesTokens(t *testing.T) {
 		t.Errorf("log line %q", buf.String())
 	}
 }
+
+func TestSpendWindow(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	sb, err := sandbox.New(sandbox.Config{Limit: 10, Window: time.Minute, NowFunc: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	get := func() *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/2/tweets?ids=20", nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(); resp.StatusCode != 200 || resp.Header.Get("x-rate-limit-remaining") != "9" {
+		t.Fatalf("first request: %s, remaining %s", resp.Status, resp.Header.Get("x-rate-limit-remaining"))
+	}
+	sb.SpendWindow("tok")
+	resp := get()
+	if resp.StatusCode != 429 || resp.Header.Get("x-rate-limit-remaining") != "0" || resp.Header.Get("x-rate-limit-reset") != "1700000060" {
+		t.Fatalf("after SpendWindow: %s, headers %v", resp.Status, resp.Header)
+	}
+	if s := sb.Stats(); s.Refused != 1 || s.OverQuota != 0 {
+		t.Fatalf("stats %+v: an early refusal is not pacer's over-quota request", s)
+	}
+	now = now.Add(time.Minute)
+	if resp := get(); resp.StatusCode != 200 {
+		t.Fatalf("after the reset: %s", resp.Status)
+	}
+}

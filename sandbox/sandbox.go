@@ -162,6 +162,10 @@ type TokenStats struct {
 	Requests  int `json:"requests"`   // every request made with the token
 	Served    int `json:"served"`     // requests answered 200 with tweets
 	OverQuota int `json:"over_quota"` // requests refused with a 429
+	// Windows holds, for each quota window the token opened, in order, how
+	// many requests it admitted: what a test compares with the limit to see
+	// whether pacer used its quota to the full.
+	Windows []int `json:"windows,omitempty"`
 }
 
 // TokenLabel is how GET /sandbox/stats names a token: "sha256:" and the
@@ -273,7 +277,9 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.Tokens = make(map[string]TokenStats, len(s.perToken))
 	for t, ts := range s.perToken {
-		st.Tokens[t] = *ts
+		c := *ts
+		c.Windows = slices.Clone(ts.Windows)
+		st.Tokens[t] = c
 	}
 	return st
 }
@@ -372,6 +378,7 @@ func (s *Server) arrive(token string, now time.Time) admission {
 		if b == nil || !now.Before(b.end) {
 			b = &bucket{end: now.Add(s.window)}
 			s.buckets[token] = b
+			ts.Windows = append(ts.Windows, 0)
 		}
 		if b.spent {
 			a.over = true
@@ -382,6 +389,9 @@ func (s *Server) arrive(token string, now time.Time) admission {
 			ts.OverQuota++
 		} else {
 			b.used++
+			if n := len(ts.Windows); n > 0 {
+				ts.Windows[n-1]++
+			}
 		}
 		a.remaining = s.limit - b.used
 		if b.spent {

@@ -519,8 +519,8 @@ func TestQuotaWindow(t *testing.T) {
 	}
 
 	st := sb.Stats()
-	want := sandbox.TokenStats{Requests: limit + 3, Served: limit + 1, OverQuota: 2}
-	if st.Tokens["a"] != want {
+	want := sandbox.TokenStats{Requests: limit + 3, Served: limit + 1, OverQuota: 2, Windows: []int{limit, 1}}
+	if !reflect.DeepEqual(st.Tokens["a"], want) {
 		t.Errorf("token a stats %+v, want %+v", st.Tokens["a"], want)
 	}
 	if st.OverQuota != 2 || st.Served != limit+2 || st.Requests != limit+4 {
@@ -575,8 +575,8 @@ func TestStats(t *testing.T) {
 		Requests: 6, Served: 3, OverQuota: 1, Unauthorized: 1,
 		IDsRequested: 6, IDsDistinct: 4, IDsRepeated: 1,
 		Tokens: map[string]sandbox.TokenStats{
-			"a": {Requests: 4, Served: 2, OverQuota: 1},
-			"b": {Requests: 1, Served: 1},
+			"a": {Requests: 4, Served: 2, OverQuota: 1, Windows: []int{3}}, // the 400 used quota too
+			"b": {Requests: 1, Served: 1, Windows: []int{1}},
 		},
 	}
 	if got := sb.Stats(); !reflect.DeepEqual(got, want) {

@@ -13,15 +13,18 @@ import (
 // Name; Token never leaves the process (DESIGN.md, invariant 6).
 type Credential struct {
 	Name  string
-	Token string           // sent as "Authorization: Bearer <Token>"; "" sends none
-	Quota *ratelimit.Quota // nil for an upstream without a quota
+	Token string // sent as "Authorization: Bearer <Token>"; "" sends none
+	// Quotas are what the upstream grants this credential; every request
+	// spends one of each. The upstream's rate-limit headers describe the
+	// first. None for an upstream without a quota.
+	Quotas []ratelimit.Quota
 }
 
 // LogValue redacts the token, so a Credential can be logged safely.
 func (c Credential) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("name", c.Name), slog.Bool("token_set", c.Token != "")}
-	if c.Quota != nil {
-		attrs = append(attrs, slog.String("quota", c.Quota.String()))
+	for _, q := range c.Quotas {
+		attrs = append(attrs, slog.String("quota", q.String()))
 	}
 	return slog.GroupValue(attrs...)
 }

@@ -56,7 +56,7 @@ type rig struct {
 
 type rigConfig struct {
 	sandbox sandbox.Config
-	quota   *ratelimit.Quota
+	quotas  []ratelimit.Quota
 	token   string
 	worker  func(*jobs.WorkerConfig)
 }
@@ -88,7 +88,7 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 	if rc.token == "" {
 		rc.token = "good-token"
 	}
-	creds := jobs.Credentials{"main": {Name: "main", Token: rc.token, Quota: rc.quota}}
+	creds := jobs.Credentials{"main": {Name: "main", Token: rc.token, Quotas: rc.quotas}}
 	b := inproc.New()
 	t.Cleanup(func() { b.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -165,7 +165,7 @@ func (r *rig) waitFinished(t *testing.T, id int64) store.Job {
 func TestJobRunsEveryItemOnceWithinQuota(t *testing.T) {
 	r := newRig(t, rigConfig{
 		sandbox: sandbox.Config{Limit: 4, Window: 400 * time.Millisecond},
-		quota:   &ratelimit.Quota{Key: "main", Limit: 4, Window: 400 * time.Millisecond},
+		quotas:  []ratelimit.Quota{{Key: "main", Limit: 4, Window: 400 * time.Millisecond}},
 	})
 	r.start(t)
 	j := r.submit(t, 1234)
@@ -339,7 +339,7 @@ func (b *dropBroker) Close() error { return nil }
 func TestQuotaWaitSnoozesWithoutUsingAttempts(t *testing.T) {
 	r := newRig(t, rigConfig{
 		sandbox: sandbox.Config{Limit: 2, Window: time.Second},
-		quota:   &ratelimit.Quota{Key: "main", Limit: 2, Window: time.Second},
+		quotas:  []ratelimit.Quota{{Key: "main", Limit: 2, Window: time.Second}},
 		worker: func(c *jobs.WorkerConfig) {
 			c.MaxAttempts = 1 // a throttled attempt that counted would fail the job
 			l, _ := ratelimit.NewLimiter(ratelimit.Config{Ledger: c.Store, Margin: 200 * time.Millisecond, MaxWait: -1})

@@ -57,7 +57,7 @@ func (c *WorkerConfig) validate() error {
 		return errors.New("worker config: Store, Broker and Kinds are required")
 	}
 	for _, cr := range c.Credentials {
-		if cr.Quota != nil && c.Limiter == nil {
+		if len(cr.Quotas) > 0 && c.Limiter == nil {
 			return fmt.Errorf("worker config: credential %s has a quota but no Limiter is set", cr.Name)
 		}
 	}
@@ -264,8 +264,8 @@ func (w *Worker) attempt(ctx context.Context, task store.Task, job store.Job) (o
 	}
 	var sent atomic.Int64
 	quotaKey := ""
-	if cred.Quota != nil {
-		quotaKey = cred.Quota.Key
+	if len(cred.Quotas) > 0 {
+		quotaKey = cred.Quotas[0].Key
 	}
 	client := &http.Client{Transport: &ratelimit.Transport{
 		Base: &countingTransport{
@@ -275,7 +275,7 @@ func (w *Worker) attempt(ctx context.Context, task store.Task, job store.Job) (o
 			quota:   quotaKey,
 		},
 		Limiter: w.cfg.Limiter,
-		Quota:   cred.Quota,
+		Quotas:  cred.Quotas,
 	}}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.TaskTimeout)
 	defer cancel()
@@ -324,10 +324,10 @@ func (w *Worker) save(ctx context.Context, log *slog.Logger, owner string, task 
 
 	var throttled *ratelimit.ThrottledError
 	var snooze *SnoozeError
-	until := time.Time{}
+	until, waitQuota := time.Time{}, ""
 	switch {
 	case errors.As(runErr, &throttled):
-		until = throttled.Until
+		until, waitQuota = throttled.Until, throttled.Key
 	case errors.As(runErr, &snooze):
 		until = snooze.Until
 	}
@@ -335,7 +335,7 @@ func (w *Worker) save(ctx context.Context, log *slog.Logger, owner string, task 
 		// Waiting is not failing: no attempt is used, and a little jitter
 		// keeps the tasks that wait on one reset from arriving as one herd.
 		runAt := until.Add(rand.N(250 * time.Millisecond))
-		err := w.cfg.Store.RetryTask(ctx, store.Retry{TaskID: task.ID, Owner: owner, RunAt: runAt, Requests: requests, Refund: true, Now: now})
+		err := w.cfg.Store.RetryTask(ctx, store.Retry{TaskID: task.ID, Owner: owner, RunAt: runAt, Requests: requests, Refund: true, WaitQuota: waitQuota, Now: now})
 		if err != nil {
 			return err
 		}

@@ -14,9 +14,11 @@
 package ratelimit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,8 +29,13 @@ import (
 // The zero Quota is invalid.
 type Quota struct {
 	Key    string        // stable name, as declared in the configuration
-	Limit  int           // requests allowed in any window; > 0
+	Limit  int           // requests allowed in a window; > 0
 	Window time.Duration // the window's length; > 0
+	// Sliding counts the limit over every span of Window (widened by the
+	// Limiter's Margin), for upstreams that count that way. The zero value
+	// counts in fixed windows, as X does: a window opens at the first request
+	// and resets Window later, or where the upstream's headers say.
+	Sliding bool
 }
 
 // Validate reports what is wrong with q, naming the field.
@@ -44,9 +51,14 @@ func (q Quota) Validate() error {
 	return nil
 }
 
-// String renders q as "key: limit/window", as ParseLimit reads it back.
+// String renders q as "key: limit/window", with " sliding" for a sliding
+// window, as ParseQuota reads it back after the key.
 func (q Quota) String() string {
-	return fmt.Sprintf("%s: %d/%s", q.Key, q.Limit, q.Window)
+	s := fmt.Sprintf("%s: %d/%s", q.Key, q.Limit, q.Window)
+	if q.Sliding {
+		s += " sliding"
+	}
+	return s
 }
 
 // ParseLimit reads a limit written "900/15m" (requests / window, a Go
@@ -75,14 +87,19 @@ func ParseLimit(s string) (limit int, window time.Duration, err error) {
 
 // Ledger is the cross-process record of requests sent under each quota. It is
 // declared here in standard-library types so that the store can satisfy it
-// without importing ratelimit.
+// without importing ratelimit; store.Store documents each method in full.
 //
-// SpendQuota records n requests at now against key if, with them, no span of
-// length span ending at now holds more than limit requests. When it refuses,
-// retryAt is the earliest time the same call could succeed. Calls for one key
-// must be serialized across every process sharing the ledger.
+// SpendQuota is the sliding-window ledger: it records n requests at now if no
+// span ending at now would then hold more than limit. TakeWindow is the
+// fixed-window ledger: n requests of the window open at now, identified by
+// (generation, ordinal) for ObserveWindow, which corrects the window with the
+// upstream's own count. BlockQuota refuses every request of a key until a
+// time, in every process. Calls for one key are serialized across processes.
 type Ledger interface {
 	SpendQuota(ctx context.Context, key string, limit int, span time.Duration, n int, now time.Time) (ok bool, retryAt time.Time, err error)
+	TakeWindow(ctx context.Context, key string, limit int, window, margin time.Duration, n int, now time.Time) (ok bool, generation int64, ordinal int, retryAt time.Time, err error)
+	ObserveWindow(ctx context.Context, key string, generation int64, ordinal, limit, remaining int, reset, now time.Time) error
+	BlockQuota(ctx context.Context, key string, until time.Time) error
 }
 
 // ThrottledError means a request must wait for its quota longer than the
@@ -101,10 +118,12 @@ func (e *ThrottledError) Error() string {
 type Config struct {
 	// Ledger records spends across processes. Required.
 	Ledger Ledger
-	// Margin widens every window when counting, so that a request that takes
-	// up to Margin between being admitted and reaching the upstream still
-	// lands in a window that pacer counted it in. Default 1s; it costs
-	// Margin/Window of the throughput (0.1% of a 15-minute window).
+	// Margin is the longest a request may take between being admitted and
+	// reaching the upstream. Windows are widened by it, which costs
+	// Margin/Window of the throughput (0.1% of a 15-minute window) until the
+	// upstream's reset header aligns a fixed window exactly; in a fixed
+	// window, requests admitted in its last Margin count in the next window
+	// too, as the upstream may count them there. Default 1s.
 	Margin time.Duration
 	// MaxWait is the longest Wait sleeps in place for its quota; a longer
 	// wait returns a *ThrottledError instead. Default 2s; negative means
@@ -154,35 +173,118 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 	}, nil
 }
 
-// Wait spends one request of q. If q has no room now but will within the
-// Limiter's MaxWait, Wait sleeps until then and tries again; otherwise it
-// returns a *ThrottledError saying until when. It returns ctx's error if ctx
-// ends first, and the ledger's errors wrapped.
-func (l *Limiter) Wait(ctx context.Context, q Quota) error {
-	if err := q.Validate(); err != nil {
-		return err
+// Grant is what Wait took, for Observe to correct with the upstream's
+// answer. The zero Grant took nothing.
+type Grant struct {
+	primary    Quota // the first quota named: the one the headers describe
+	generation int64 // primary's window, when it is a fixed one
+	ordinal    int
+	ok         bool
+}
+
+// Wait spends one request of each of qs: all of them, or it returns an error.
+// If a quota has no room now but will within the Limiter's MaxWait, Wait
+// sleeps until then and tries again; otherwise it returns a *ThrottledError
+// saying which quota and until when. It returns ctx's error if ctx ends first,
+// and the ledger's errors wrapped.
+//
+// Quotas are taken shortest window first, so that when a later, longer one
+// refuses, what was already taken and now goes unused is the cheapest: a
+// second of a "1 per second" quota rather than a slot of a monthly one.
+func (l *Limiter) Wait(ctx context.Context, qs ...Quota) (Grant, error) {
+	if len(qs) == 0 {
+		return Grant{}, nil
 	}
+	for _, q := range qs {
+		if err := q.Validate(); err != nil {
+			return Grant{}, err
+		}
+	}
+	ordered := slices.Clone(qs)
+	slices.SortStableFunc(ordered, func(a, b Quota) int { return cmp.Compare(a.Window, b.Window) })
 	deadline := l.now().Add(l.maxWait)
+	g := Grant{primary: qs[0], ok: true}
+	for _, q := range ordered {
+		generation, ordinal, err := l.take(ctx, q, deadline)
+		if err != nil {
+			return Grant{}, err
+		}
+		if q == qs[0] {
+			g.generation, g.ordinal = generation, ordinal
+		}
+	}
+	return g, nil
+}
+
+// take spends one request of q, sleeping until deadline at most. For a
+// fixed window it returns the window's generation and the request's ordinal.
+func (l *Limiter) take(ctx context.Context, q Quota, deadline time.Time) (generation int64, ordinal int, err error) {
 	for {
 		now := l.now()
 		until := l.blockedUntil(q.Key)
 		if !now.Before(until) {
-			ok, retryAt, err := l.ledger.SpendQuota(ctx, q.Key, q.Limit, q.Window+l.margin, 1, now)
+			var (
+				ok      bool
+				retryAt time.Time
+			)
+			if q.Sliding {
+				ok, retryAt, err = l.ledger.SpendQuota(ctx, q.Key, q.Limit, q.Window+l.margin, 1, now)
+			} else {
+				// The upstream's window opens when the first request
+				// arrives, up to Margin after it was taken here, so it may
+				// close up to Margin after the window here would: the window
+				// here lasts Window+Margin, until the upstream's own reset
+				// header (ObserveWindow) says exactly when it closes.
+				ok, generation, ordinal, retryAt, err = l.ledger.TakeWindow(ctx, q.Key, q.Limit, q.Window+l.margin, l.margin, 1, now)
+			}
 			if err != nil {
-				return fmt.Errorf("spend quota %s: %w", q.Key, err)
+				return 0, 0, fmt.Errorf("take quota %s: %w", q.Key, err)
 			}
 			if ok {
-				return nil
+				return generation, ordinal, nil
 			}
 			until = l.block(q.Key, retryAt)
 		}
 		if until.After(deadline) {
-			return &ThrottledError{Key: q.Key, Until: until}
+			return 0, 0, &ThrottledError{Key: q.Key, Until: until}
 		}
 		if err := sleep(ctx, until.Sub(now)); err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
+}
+
+// Observe corrects the ledger with the upstream's answer to a request that g
+// admitted. The answer's headers describe the first quota the request named
+// (the first declared for its credential). For a fixed window, the window
+// moves to the upstream's reset and is capped at what the upstream says
+// remains. A throttled answer blocks that quota in every process until the
+// upstream's reset or Retry-After, or, if it named neither, until a window
+// has passed; Observe then returns a *ThrottledError saying until when.
+func (l *Limiter) Observe(ctx context.Context, g Grant, o Observation) error {
+	if !g.ok || !o.Known() {
+		return nil
+	}
+	q, now := g.primary, l.now()
+	if !q.Sliding {
+		if err := l.ledger.ObserveWindow(ctx, q.Key, g.generation, g.ordinal, max(o.Limit, 0), o.Remaining, o.Reset, now); err != nil {
+			return fmt.Errorf("observe quota %s: %w", q.Key, err)
+		}
+		if o.Remaining == 0 && o.Reset.After(now) {
+			l.block(q.Key, o.Reset)
+		}
+	}
+	if !o.Throttled {
+		return nil
+	}
+	until := o.Until()
+	if !until.After(now) {
+		until = now.Add(q.Window)
+	}
+	if err := l.ledger.BlockQuota(ctx, q.Key, until); err != nil {
+		return fmt.Errorf("block quota %s: %w", q.Key, err)
+	}
+	return &ThrottledError{Key: q.Key, Until: l.block(q.Key, until)}
 }
 
 func (l *Limiter) blockedUntil(key string) time.Time {

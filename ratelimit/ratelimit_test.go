@@ -12,9 +12,79 @@ import (
 // memLedger is a sliding-window ledger for tests of the Limiter's logic; the
 // real ledgers are the stores, tested by storetest.
 type memLedger struct {
-	mu     sync.Mutex
-	spends map[string][]time.Time
-	calls  int
+	mu      sync.Mutex
+	spends  map[string][]time.Time
+	windows map[string]*memWindow
+	blocks  map[string]time.Time
+	calls   int
+}
+
+type memWindow struct {
+	generation int64
+	closes     time.Time
+	taken      int
+	limit      int
+	cap        int // -1 for none
+}
+
+func (m *memLedger) TakeWindow(_ context.Context, key string, limit int, window, margin time.Duration, n int, now time.Time) (bool, int64, int, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if until := m.blocks[key]; now.Before(until) {
+		return false, 0, 0, until, nil
+	}
+	if m.windows == nil {
+		m.windows = map[string]*memWindow{}
+	}
+	w := m.windows[key]
+	if w == nil {
+		w = &memWindow{}
+		m.windows[key] = w
+	}
+	if w.closes.IsZero() || !now.Before(w.closes) {
+		*w = memWindow{generation: w.generation + 1, closes: now.Add(window), limit: limit, cap: -1}
+	}
+	effective := w.limit
+	if w.cap >= 0 {
+		effective = min(effective, w.cap)
+	}
+	if w.taken+n > effective {
+		return false, 0, 0, w.closes, nil
+	}
+	w.taken += n
+	return true, w.generation, w.taken, time.Time{}, nil
+}
+
+func (m *memLedger) ObserveWindow(_ context.Context, key string, generation int64, ordinal, limit, remaining int, reset, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := m.windows[key]
+	if w == nil || w.generation != generation {
+		return nil
+	}
+	if reset.After(now) {
+		w.closes = reset
+	}
+	if limit > 0 {
+		w.limit = limit
+	}
+	if remaining >= 0 {
+		w.cap = ordinal + remaining
+	}
+	return nil
+}
+
+func (m *memLedger) BlockQuota(_ context.Context, key string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.blocks == nil {
+		m.blocks = map[string]time.Time{}
+	}
+	if until.After(m.blocks[key]) {
+		m.blocks[key] = until
+	}
+	return nil
 }
 
 func (m *memLedger) SpendQuota(_ context.Context, key string, limit int, span time.Duration, n int, now time.Time) (bool, time.Time, error) {
@@ -41,18 +111,18 @@ func (m *memLedger) SpendQuota(_ context.Context, key string, limit int, span ti
 	return false, live[len(live)+n-limit-1].Add(span), nil
 }
 
-func TestLimiterNeverExceedsWindow(t *testing.T) {
+func TestLimiterSlidingNeverExceedsWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ledger := &memLedger{}
 		lim, err := NewLimiter(Config{Ledger: ledger, Margin: time.Second, MaxWait: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := Quota{Key: "x", Limit: 50, Window: 15 * time.Minute}
+		q := Quota{Key: "x", Limit: 50, Window: 15 * time.Minute, Sliding: true}
 		start := time.Now()
 		var sent []time.Time
 		for range 160 {
-			if err := lim.Wait(t.Context(), q); err != nil {
+			if _, err := lim.Wait(t.Context(), q); err != nil {
 				t.Fatal(err)
 			}
 			sent = append(sent, time.Now())
@@ -82,13 +152,13 @@ func TestLimiterThrottlesBeyondMaxWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ledger := &memLedger{}
 		lim, _ := NewLimiter(Config{Ledger: ledger, Margin: time.Second, MaxWait: 2 * time.Second})
-		q := Quota{Key: "x", Limit: 2, Window: time.Minute}
+		q := Quota{Key: "x", Limit: 2, Window: time.Minute, Sliding: true}
 		for range 2 {
-			if err := lim.Wait(t.Context(), q); err != nil {
+			if _, err := lim.Wait(t.Context(), q); err != nil {
 				t.Fatal(err)
 			}
 		}
-		err := lim.Wait(t.Context(), q)
+		_, err := lim.Wait(t.Context(), q)
 		var th *ThrottledError
 		if !errors.As(err, &th) {
 			t.Fatalf("Wait = %v, want *ThrottledError", err)
@@ -98,7 +168,7 @@ func TestLimiterThrottlesBeyondMaxWait(t *testing.T) {
 		}
 		// A second refusal comes from the cache, not the ledger.
 		calls := ledger.calls
-		if err := lim.Wait(t.Context(), q); !errors.As(err, &th) {
+		if _, err := lim.Wait(t.Context(), q); !errors.As(err, &th) {
 			t.Fatalf("Wait = %v, want *ThrottledError", err)
 		}
 		if ledger.calls != calls {
@@ -106,7 +176,7 @@ func TestLimiterThrottlesBeyondMaxWait(t *testing.T) {
 		}
 		// Within MaxWait of the reset, Wait sleeps instead.
 		time.Sleep(59 * time.Second)
-		if err := lim.Wait(t.Context(), q); err != nil {
+		if _, err := lim.Wait(t.Context(), q); err != nil {
 			t.Fatalf("Wait near the reset = %v, want nil after sleeping", err)
 		}
 	})
@@ -116,13 +186,117 @@ func TestLimiterWaitHonoursContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lim, _ := NewLimiter(Config{Ledger: &memLedger{}, MaxWait: time.Hour})
 		q := Quota{Key: "x", Limit: 1, Window: time.Minute}
-		if err := lim.Wait(t.Context(), q); err != nil {
+		if _, err := lim.Wait(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		if err := lim.Wait(ctx, q); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := lim.Wait(ctx, q); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Wait = %v, want deadline exceeded", err)
+		}
+	})
+}
+
+// Fixed windows, as X counts: the quota is used to the full, a window at a
+// time, and never more in one.
+func TestLimiterFixedWindowsUsedToTheFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim, _ := NewLimiter(Config{Ledger: &memLedger{}, Margin: time.Second, MaxWait: time.Hour})
+		q := Quota{Key: "x", Limit: 50, Window: 15 * time.Minute}
+		start := time.Now()
+		span := q.Window + time.Second // widened by the margin, no headers to align it
+		perWindow := map[time.Duration]int{}
+		for range 160 {
+			if _, err := lim.Wait(t.Context(), q); err != nil {
+				t.Fatal(err)
+			}
+			perWindow[time.Since(start)/span]++
+		}
+		for w, n := range perWindow {
+			if n != 50 && !(w == 3 && n == 10) {
+				t.Fatalf("window %d admitted %d requests: %v", w, n, perWindow)
+			}
+		}
+		if got := time.Since(start); got != 3*span {
+			t.Fatalf("160 requests took %s, want exactly 3 windows", got)
+		}
+	})
+}
+
+// The upstream's headers win: a remaining count lower than pacer's estimate
+// caps the window, a reset moves it, and a 429 blocks the quota until the
+// reset without counting as a failure.
+func TestLimiterObserve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ledger := &memLedger{}
+		lim, _ := NewLimiter(Config{Ledger: ledger, MaxWait: -1})
+		q := Quota{Key: "x", Limit: 100, Window: 15 * time.Minute}
+		g, err := lim.Wait(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reset := time.Now().Add(5 * time.Minute)
+		// Someone else used the app's quota: only 2 remain after ours.
+		if err := lim.Observe(t.Context(), g, Observation{Limit: 100, Remaining: 2, Reset: reset}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := lim.Wait(t.Context(), q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var th *ThrottledError
+		if _, err := lim.Wait(t.Context(), q); !errors.As(err, &th) || !th.Until.Equal(reset) {
+			t.Fatalf("Wait past the upstream's remaining = %v, want throttled until its reset %s", err, reset)
+		}
+		time.Sleep(5 * time.Minute)
+		g, err = lim.Wait(t.Context(), q)
+		if err != nil {
+			t.Fatalf("after the upstream's reset: %v", err)
+		}
+		// A 429 blocks the quota until its reset in every process (the
+		// ledger), and says so.
+		reset = time.Now().Add(7 * time.Minute)
+		err = lim.Observe(t.Context(), g, Observation{Limit: 100, Remaining: 0, Reset: reset, Throttled: true})
+		if !errors.As(err, &th) || th.Key != "x" || !th.Until.Equal(reset) {
+			t.Fatalf("Observe(429) = %v, want throttled until %s", err, reset)
+		}
+		other, _ := NewLimiter(Config{Ledger: ledger, MaxWait: -1}) // another process
+		if _, err := other.Wait(t.Context(), q); !errors.As(err, &th) || !th.Until.Equal(reset) {
+			t.Fatalf("another process after a 429: %v, want throttled until %s", err, reset)
+		}
+		// A 429 that names no reset blocks for a window.
+		time.Sleep(7 * time.Minute)
+		g, _ = lim.Wait(t.Context(), q)
+		err = lim.Observe(t.Context(), g, Observation{Remaining: -1, Throttled: true})
+		if !errors.As(err, &th) || !th.Until.Equal(time.Now().Add(q.Window)) {
+			t.Fatalf("Observe(bare 429) = %v", err)
+		}
+	})
+}
+
+// Several quotas at once: each request spends one of every quota, and the
+// tightest one sets the pace.
+func TestLimiterSeveralQuotas(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lim, _ := NewLimiter(Config{Ledger: &memLedger{}, MaxWait: time.Hour})
+		window := Quota{Key: "x-15m", Limit: 900, Window: 15 * time.Minute}
+		perSecond := Quota{Key: "x-1s", Limit: 1, Window: time.Second, Sliding: true}
+		month := Quota{Key: "x-month", Limit: 5, Window: 720 * time.Hour}
+		start := time.Now()
+		for range 5 {
+			if _, err := lim.Wait(t.Context(), window, perSecond, month); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// One per second, with the sliding window widened by the margin.
+		if got := time.Since(start); got != 4*2*time.Second {
+			t.Fatalf("5 requests took %s, want 8s", got)
+		}
+		lim2, _ := NewLimiter(Config{Ledger: lim.ledger, MaxWait: -1})
+		var th *ThrottledError
+		if _, err := lim2.Wait(t.Context(), window, perSecond, month); !errors.As(err, &th) || th.Key != "x-1s" && th.Key != "x-month" {
+			t.Fatalf("sixth request = %v, want throttled", err)
 		}
 	})
 }

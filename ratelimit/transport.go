@@ -6,34 +6,55 @@ import (
 	"net/http"
 )
 
-// Transport is an http.RoundTripper that spends one request of Quota from
-// Limiter before handing each request to Base. A request whose quota is spent
-// for longer than the Limiter waits fails with a *ThrottledError (wrapped in
-// the *url.Error that http.Client returns), and nothing is sent.
+// Transport is an http.RoundTripper that spends one request of each of
+// Quotas from Limiter before handing a request to Base, and reads the
+// upstream's rate-limit headers from the answer to correct the ledger (see
+// [Limiter.Observe]). A request whose quota is spent for longer than the
+// Limiter waits fails with a *ThrottledError, and nothing is sent. So does a
+// request the upstream refused for its rate (a 429): its body is closed, the
+// quota is blocked in every process until the upstream's reset, and the
+// caller retries the request later without counting it as a failure.
 type Transport struct {
 	Base    http.RoundTripper // default http.DefaultTransport
-	Limiter *Limiter          // required when Quota is set
-	Quota   *Quota            // nil: no quota to spend
+	Limiter *Limiter          // required when Quotas are set
+	// Quotas are the credential's quotas, as declared; the upstream's
+	// headers describe the first. None: nothing to spend or observe.
+	Quotas []Quota
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.Quota != nil {
-		if t.Limiter == nil {
-			return nil, fmt.Errorf("ratelimit transport: quota %s without a Limiter", t.Quota.Key)
-		}
-		if err := t.Limiter.Wait(req.Context(), *t.Quota); err != nil {
-			if req.Body != nil {
-				req.Body.Close()
-			}
-			return nil, err
-		}
-	}
 	base := t.Base
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return base.RoundTrip(unreplayable(req))
+	if len(t.Quotas) == 0 {
+		// Unreplayable even so: every request on the wire must be one the
+		// caller counted.
+		return base.RoundTrip(unreplayable(req))
+	}
+	if t.Limiter == nil {
+		return nil, fmt.Errorf("ratelimit transport: quota %s without a Limiter", t.Quotas[0].Key)
+	}
+	ctx := req.Context()
+	g, err := t.Limiter.Wait(ctx, t.Quotas...)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	resp, err := base.RoundTrip(unreplayable(req))
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Limiter.Observe(ctx, g, Observe(resp, t.Limiter.now())); err != nil {
+		// Throttled, or the ledger is unreachable: either way this answer
+		// is not one to act on.
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
 }
 
 // unreplayable returns req in a form that http.Transport will not resend on

@@ -208,3 +208,179 @@ func ceilMicro(t time.Time) time.Time {
 	}
 	return t
 }
+
+// ValidateTake checks the arguments of TakeWindow: a key is required; limit,
+// window and n must be positive; margin may not be negative; and n may not
+// exceed limit, since such a take could never fit.
+func ValidateTake(key string, limit int, window, margin time.Duration, n int) error {
+	switch {
+	case key == "":
+		return errors.New("key is required")
+	case limit <= 0:
+		return fmt.Errorf("limit %d is not positive", limit)
+	case window <= 0:
+		return fmt.Errorf("window %v is not positive", window)
+	case margin < 0:
+		return fmt.Errorf("margin %v is negative", margin)
+	case n <= 0:
+		return fmt.Errorf("n %d is not positive", n)
+	case n > limit:
+		return fmt.Errorf("%d requests can never fit a limit of %d", n, limit)
+	}
+	return nil
+}
+
+// ValidateObserve checks the arguments of ObserveWindow: a key is required;
+// generation and ordinal must be positive, as TakeWindow returns them; limit
+// may not be negative (0 is "not said"); and remaining may not be below -1
+// ("not said").
+func ValidateObserve(key string, generation int64, ordinal, limit, remaining int) error {
+	switch {
+	case key == "":
+		return errors.New("key is required")
+	case generation <= 0:
+		return fmt.Errorf("generation %d is not positive", generation)
+	case ordinal <= 0:
+		return fmt.Errorf("ordinal %d is not positive", ordinal)
+	case limit < 0:
+		return fmt.Errorf("limit %d is negative", limit)
+	case remaining < -1:
+		return fmt.Errorf("remaining %d is below -1", remaining)
+	}
+	return nil
+}
+
+// ValidateBlock checks the arguments of BlockQuota (a key is required) and
+// returns until as the store keeps it: in UTC, rounded up to the microsecond,
+// so that the block refuses a call a microsecond before until and admits one
+// at it. A zero until blocks nothing; the caller need not write it.
+func ValidateBlock(key string, until time.Time) (time.Time, error) {
+	if key == "" {
+		return time.Time{}, errors.New("key is required")
+	}
+	if until.IsZero() {
+		return time.Time{}, nil
+	}
+	return ceilMicro(until).UTC(), nil
+}
+
+// Window is the state of one quota key's fixed window and block, the row
+// that TakeWindow, ObserveWindow and BlockQuota keep per key. Its methods are
+// the arithmetic of those calls, shared by both drivers; a driver reads the
+// row under the key's lock, applies one method and writes the row back if it
+// changed. Times are in UTC, to the microsecond. The zero value is a key that
+// has never opened a window and is not blocked.
+type Window struct {
+	// Generation numbers the key's windows: 0 before the first opens, then
+	// one more each time one opens.
+	Generation int64
+	// ClosesAt is when the current window closes; zero before the first.
+	ClosesAt time.Time
+	// Taken counts the requests taken in the current window, including
+	// those carried over from the previous one; Late counts those of them
+	// taken within margin of ClosesAt, which count again in the next window.
+	Taken, Late int
+	// Limit is the upstream's limit for the current window, which replaces
+	// the declared one; 0 if none was observed.
+	Limit int
+	// Cap is the most requests the current window may hold, as observed in
+	// the answer to the request of ordinal CapOrdinal; there is no cap while
+	// CapOrdinal is 0.
+	Cap, CapOrdinal int
+	// BlockedUntil refuses every take and spend before it; zero for none.
+	BlockedUntil time.Time
+}
+
+// Take decides a take of n requests at now, as TakeWindow does, and records
+// it in w when it is granted; the arguments must pass [ValidateTake] and now
+// must be truncated to the microsecond. It changes w only when it grants the
+// take or opens a new window (Generation grows).
+//
+// While the key is blocked, the take is refused with retryAt the block's end,
+// or the window's close if the window will still be open then and too full.
+// A take at or after the close opens a new window that closes window later
+// (rounded up to the microsecond, so that a take at retryAt finds it open),
+// and that starts with the previous window's late requests. A take that does
+// not fit is refused with retryAt the window's close. The limit that applies
+// is the observed one if any, else limit, lowered by the cap if any. On
+// success ordinal is the new Taken; on refusal it is 0. retryAt is zero on
+// success.
+func (w *Window) Take(limit int, window, margin time.Duration, n int, now time.Time) (ok bool, ordinal int, retryAt time.Time) {
+	if now.Before(w.BlockedUntil) {
+		retryAt = w.BlockedUntil
+		if w.ClosesAt.After(retryAt) && !w.fits(limit, n) {
+			retryAt = w.ClosesAt
+		}
+		return false, 0, retryAt
+	}
+	if w.ClosesAt.IsZero() || !now.Before(w.ClosesAt) {
+		*w = Window{
+			Generation:   w.Generation + 1,
+			ClosesAt:     ceilMicro(now.Add(window)).UTC(),
+			Taken:        w.Late,
+			BlockedUntil: w.BlockedUntil,
+		}
+	}
+	if !w.fits(limit, n) {
+		return false, 0, w.ClosesAt
+	}
+	w.Taken += n
+	if !now.Before(w.ClosesAt.Add(-margin)) {
+		w.Late += n
+	}
+	return true, w.Taken, time.Time{}
+}
+
+// fits reports whether n more requests fit the current window: the upstream's
+// observed limit replaces the declared one, and a cap lowers either.
+func (w *Window) fits(limit, n int) bool {
+	if w.Limit > 0 {
+		limit = w.Limit
+	}
+	if w.CapOrdinal > 0 {
+		limit = min(limit, w.Cap)
+	}
+	return w.Taken+n <= limit
+}
+
+// Observe applies what the upstream answered to the request taken as
+// (generation, ordinal), as ObserveWindow does, and reports whether w
+// changed; the arguments must pass [ValidateObserve]. An observation of
+// another generation than the current one changes nothing. A reset after now
+// moves the close (rounded up to the microsecond); a reset at or before now
+// is stale and ignored. A positive limit replaces the declared one until the
+// window closes. A remaining of 0 or more caps the window at ordinal +
+// remaining, unless an observation of a higher ordinal already set the cap.
+func (w *Window) Observe(generation int64, ordinal, limit, remaining int, reset, now time.Time) (changed bool) {
+	if generation != w.Generation || w.Generation == 0 {
+		return false
+	}
+	if !reset.IsZero() && reset.After(now) {
+		if c := ceilMicro(reset).UTC(); !c.Equal(w.ClosesAt) {
+			w.ClosesAt, changed = c, true
+		}
+	}
+	if limit > 0 && limit != w.Limit {
+		w.Limit, changed = limit, true
+	}
+	if remaining >= 0 && ordinal >= w.CapOrdinal {
+		if c := ordinal + remaining; c != w.Cap || ordinal != w.CapOrdinal {
+			w.Cap, w.CapOrdinal, changed = c, ordinal, true
+		}
+	}
+	return changed
+}
+
+// DecideBlockedSpend adjusts a SpendQuota decision for a block of the key
+// until blockedUntil: before it, the spend is refused, and retryAt is the
+// later of the block's end and the time at which the spend fits the window
+// (now, if it fits already). ok and retryAt are what [DecideSpend] returned.
+func DecideBlockedSpend(ok bool, retryAt, blockedUntil, now time.Time) (bool, time.Time) {
+	if !now.Before(blockedUntil) {
+		return ok, retryAt
+	}
+	if ok || retryAt.Before(blockedUntil) {
+		return false, blockedUntil
+	}
+	return false, retryAt
+}

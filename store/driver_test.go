@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -318,6 +319,271 @@ func TestDecideSpendRetryAt(t *testing.T) {
 		early := retryAt.Add(-time.Microsecond)
 		if ok, _ := store.DecideSpend(window(tc.spends, early), tc.limit, span, tc.n, early); ok {
 			t.Errorf("%s: DecideSpend a microsecond before retryAt %v fits", tc.name, retryAt)
+		}
+	}
+}
+
+func TestValidateTake(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		key            string
+		limit, n       int
+		window, margin time.Duration
+		want           string
+	}{
+		{"valid", "k", 5, 5, time.Minute, time.Second, ""},
+		{"no margin", "k", 5, 1, time.Minute, 0, ""},
+		{"no key", "", 5, 1, time.Minute, 0, "key is required"},
+		{"zero limit", "k", 0, 1, time.Minute, 0, "limit 0 is not positive"},
+		{"zero window", "k", 5, 1, 0, 0, "window 0s is not positive"},
+		{"negative margin", "k", 5, 1, time.Minute, -time.Second, "margin -1s is negative"},
+		{"zero n", "k", 5, 0, time.Minute, 0, "n 0 is not positive"},
+		{"n over limit", "k", 5, 6, time.Minute, 0, "6 requests can never fit a limit of 5"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateTake(tc.key, tc.limit, tc.window, tc.margin, tc.n)); got != tc.want {
+			t.Errorf("%s: ValidateTake = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateObserve(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                      string
+		key                       string
+		generation                int64
+		ordinal, limit, remaining int
+		want                      string
+	}{
+		{"valid", "k", 1, 1, 0, -1, ""},
+		{"all said", "k", 3, 7, 900, 0, ""},
+		{"no key", "", 1, 1, 0, -1, "key is required"},
+		{"zero generation", "k", 0, 1, 0, -1, "generation 0 is not positive"},
+		{"zero ordinal", "k", 1, 0, 0, -1, "ordinal 0 is not positive"},
+		{"negative limit", "k", 1, 1, -1, -1, "limit -1 is negative"},
+		{"remaining below -1", "k", 1, 1, 0, -2, "remaining -2 is below -1"},
+	}
+	for _, tc := range tests {
+		if got := errText(store.ValidateObserve(tc.key, tc.generation, tc.ordinal, tc.limit, tc.remaining)); got != tc.want {
+			t.Errorf("%s: ValidateObserve = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestValidateBlock(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		key     string
+		until   time.Time
+		want    time.Time
+		wantErr string
+	}{
+		{"kept", "k", t0, t0, ""},
+		{"to UTC", "k", t0.In(time.FixedZone("X", 3600)), t0, ""},
+		{"rounded up", "k", t0.Add(time.Nanosecond), t0.Add(time.Microsecond), ""},
+		{"zero blocks nothing", "k", time.Time{}, time.Time{}, ""},
+		{"no key", "", t0, time.Time{}, "key is required"},
+	}
+	for _, tc := range tests {
+		got, err := store.ValidateBlock(tc.key, tc.until)
+		if errText(err) != tc.wantErr || !got.Equal(tc.want) || (!got.IsZero() && got.Location() != time.UTC) {
+			t.Errorf("%s: ValidateBlock = %v, %q; want %v, %q", tc.name, got, errText(err), tc.want, tc.wantErr)
+		}
+	}
+}
+
+// windowStr renders every field of w, for comparisons.
+func windowStr(w store.Window) string {
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.Format("15:04:05.999999999 MST")
+	}
+	return fmt.Sprintf("{gen %d closes %s taken %d late %d limit %d cap %d@%d blocked %s}",
+		w.Generation, ts(w.ClosesAt), w.Taken, w.Late, w.Limit, w.Cap, w.CapOrdinal, ts(w.BlockedUntil))
+}
+
+// TestWindowTake covers TakeWindow's arithmetic without a database: a window
+// of one minute, a margin of two seconds and a declared limit of 5.
+func TestWindowTake(t *testing.T) {
+	t.Parallel()
+	const window, margin, limit = time.Minute, 2 * time.Second, 5
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	open := store.Window{Generation: 1, ClosesAt: at(window), Taken: 2}
+	with := func(f func(w *store.Window)) store.Window {
+		w := open
+		f(&w)
+		return w
+	}
+	tests := []struct {
+		name    string
+		w       store.Window
+		now     time.Time
+		n       int
+		ok      bool
+		ordinal int
+		retryAt time.Time
+		want    store.Window // w after the take
+	}{
+		{"first take opens", store.Window{}, t0, 2, true, 2, time.Time{}, open},
+		{"fits", open, at(time.Second), 3, true, 5, time.Time{}, with(func(w *store.Window) { w.Taken = 5 })},
+		{"does not fit", open, at(time.Second), 4, false, 0, at(window), open},
+		{"a microsecond before the close", with(func(w *store.Window) { w.Taken = 5 }), at(window - time.Microsecond), 1,
+			false, 0, at(window), with(func(w *store.Window) { w.Taken = 5 })},
+		{"at the close opens the next", with(func(w *store.Window) { w.Taken = 5 }), at(window), 1, true, 1, time.Time{},
+			store.Window{Generation: 2, ClosesAt: at(2 * window), Taken: 1}},
+		{"a microsecond before the margin", open, at(window - margin - time.Microsecond), 1, true, 3, time.Time{},
+			with(func(w *store.Window) { w.Taken = 3 })},
+		{"at the margin is late", open, at(window - margin), 2, true, 4, time.Time{},
+			with(func(w *store.Window) { w.Taken, w.Late = 4, 2 })},
+		{"late ones carry over", with(func(w *store.Window) { w.Taken, w.Late = 5, 2 }), at(window + time.Second), 1, true, 3, time.Time{},
+			store.Window{Generation: 2, ClosesAt: at(2*window + time.Second), Taken: 3}},
+		{"carried ones may fill the next", with(func(w *store.Window) { w.Taken, w.Late = 5, 5 }), at(window), 1, false, 0, at(2 * window),
+			store.Window{Generation: 2, ClosesAt: at(2 * window), Taken: 5}},
+		{"late ones carry over whenever it opens", with(func(w *store.Window) { w.Taken, w.Late = 5, 2 }), at(time.Hour), 1, true, 3, time.Time{},
+			store.Window{Generation: 2, ClosesAt: at(time.Hour + window), Taken: 3}},
+		{"new window drops limit and cap", with(func(w *store.Window) { w.Limit, w.Cap, w.CapOrdinal = 2, 2, 1 }), at(window), 5, true, 5, time.Time{},
+			store.Window{Generation: 2, ClosesAt: at(2 * window), Taken: 5}},
+		{"observed limit lower", with(func(w *store.Window) { w.Limit = 3 }), at(time.Second), 2, false, 0, at(window),
+			with(func(w *store.Window) { w.Limit = 3 })},
+		{"observed limit higher", with(func(w *store.Window) { w.Limit = 8 }), at(time.Second), 6, true, 8, time.Time{},
+			with(func(w *store.Window) { w.Limit, w.Taken = 8, 8 })},
+		{"cap lowers", with(func(w *store.Window) { w.Cap, w.CapOrdinal = 3, 1 }), at(time.Second), 2, false, 0, at(window),
+			with(func(w *store.Window) { w.Cap, w.CapOrdinal = 3, 1 })},
+		{"cap never raises", with(func(w *store.Window) { w.Cap, w.CapOrdinal = 50, 1 }), at(time.Second), 4, false, 0, at(window),
+			with(func(w *store.Window) { w.Cap, w.CapOrdinal = 50, 1 })},
+		{"cap of zero", with(func(w *store.Window) { w.Taken, w.Cap, w.CapOrdinal = 0, 0, 1 }), at(time.Second), 1, false, 0, at(window),
+			with(func(w *store.Window) { w.Taken, w.Cap, w.CapOrdinal = 0, 0, 1 })},
+		{"blocked", store.Window{BlockedUntil: at(10 * time.Second)}, t0, 1, false, 0, at(10 * time.Second),
+			store.Window{BlockedUntil: at(10 * time.Second)}},
+		{"at the block's end", store.Window{BlockedUntil: at(10 * time.Second)}, at(10 * time.Second), 1, true, 1, time.Time{},
+			store.Window{Generation: 1, ClosesAt: at(window + 10*time.Second), Taken: 1, BlockedUntil: at(10 * time.Second)}},
+		{"blocked, full past the block", with(func(w *store.Window) { w.Taken, w.BlockedUntil = 5, at(10*time.Second) }), t0, 1,
+			false, 0, at(window), with(func(w *store.Window) { w.Taken, w.BlockedUntil = 5, at(10*time.Second) })},
+		{"blocked, room after the block", with(func(w *store.Window) { w.BlockedUntil = at(10 * time.Second) }), t0, 1,
+			false, 0, at(10 * time.Second), with(func(w *store.Window) { w.BlockedUntil = at(10 * time.Second) })},
+		{"blocked past the close", with(func(w *store.Window) { w.Taken, w.BlockedUntil = 5, at(2*window) }), t0, 1,
+			false, 0, at(2 * window), with(func(w *store.Window) { w.Taken, w.BlockedUntil = 5, at(2*window) })},
+	}
+	for _, tc := range tests {
+		w := tc.w
+		ok, ordinal, retryAt := w.Take(limit, window, margin, tc.n, tc.now)
+		if ok != tc.ok || ordinal != tc.ordinal || !retryAt.Equal(tc.retryAt) {
+			t.Errorf("%s: Take = %v, %d, %v; want %v, %d, %v", tc.name, ok, ordinal, retryAt, tc.ok, tc.ordinal, tc.retryAt)
+		}
+		if got, want := windowStr(w), windowStr(tc.want); got != want {
+			t.Errorf("%s: window after Take\n got  %s\n want %s", tc.name, got, want)
+		}
+	}
+}
+
+// TestWindowTakeSubMicro checks that a window that is not a whole number of
+// microseconds closes at the next microsecond, in UTC.
+func TestWindowTakeSubMicro(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 1, 0, 0, 0, time.FixedZone("X", 3600))
+	var w store.Window
+	if ok, _, _ := w.Take(1, time.Minute+time.Nanosecond, 0, 1, now); !ok {
+		t.Fatal("first Take refused")
+	}
+	want := time.Date(2030, 1, 1, 0, 1, 0, 1000, time.UTC)
+	if !w.ClosesAt.Equal(want) || w.ClosesAt.Location() != time.UTC {
+		t.Errorf("ClosesAt = %v, want %v", w.ClosesAt, want)
+	}
+}
+
+func TestWindowObserve(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	now := at(10 * time.Second)
+	base := store.Window{Generation: 2, ClosesAt: at(time.Minute), Taken: 4, Late: 1, BlockedUntil: at(time.Second)}
+	with := func(f func(w *store.Window)) store.Window {
+		w := base
+		f(&w)
+		return w
+	}
+	type obs struct {
+		generation                int64
+		ordinal, limit, remaining int
+		reset                     time.Time
+	}
+	tests := []struct {
+		name    string
+		w       store.Window
+		o       obs
+		changed bool
+		want    store.Window
+	}{
+		{"nothing said", base, obs{2, 3, 0, -1, time.Time{}}, false, base},
+		{"stale generation", base, obs{1, 3, 9, 0, at(time.Hour)}, false, base},
+		{"future generation", base, obs{3, 3, 9, 0, at(time.Hour)}, false, base},
+		{"no window yet", store.Window{}, obs{1, 1, 9, 0, at(time.Hour)}, false, store.Window{}},
+		{"reset later", base, obs{2, 3, 0, -1, at(2 * time.Minute)}, true,
+			with(func(w *store.Window) { w.ClosesAt = at(2 * time.Minute) })},
+		{"reset earlier", base, obs{2, 3, 0, -1, at(30 * time.Second)}, true,
+			with(func(w *store.Window) { w.ClosesAt = at(30 * time.Second) })},
+		{"reset rounded up", base, obs{2, 3, 0, -1, at(30*time.Second + time.Nanosecond)}, true,
+			with(func(w *store.Window) { w.ClosesAt = at(30*time.Second + time.Microsecond) })},
+		{"reset at now is stale", base, obs{2, 3, 0, -1, now}, false, base},
+		{"reset in the past is stale", base, obs{2, 3, 0, -1, at(time.Second)}, false, base},
+		{"same reset", base, obs{2, 3, 0, -1, at(time.Minute)}, false, base},
+		{"limit", base, obs{2, 3, 900, -1, time.Time{}}, true, with(func(w *store.Window) { w.Limit = 900 })},
+		{"same limit", with(func(w *store.Window) { w.Limit = 900 }), obs{2, 3, 900, -1, time.Time{}}, false,
+			with(func(w *store.Window) { w.Limit = 900 })},
+		{"remaining caps", base, obs{2, 3, 0, 2, time.Time{}}, true, with(func(w *store.Window) { w.Cap, w.CapOrdinal = 5, 3 })},
+		{"remaining zero", base, obs{2, 3, 0, 0, time.Time{}}, true, with(func(w *store.Window) { w.Cap, w.CapOrdinal = 3, 3 })},
+		{"lower ordinal ignored", with(func(w *store.Window) { w.Cap, w.CapOrdinal = 5, 3 }), obs{2, 2, 0, 9, time.Time{}}, false,
+			with(func(w *store.Window) { w.Cap, w.CapOrdinal = 5, 3 })},
+		{"same ordinal replaces", with(func(w *store.Window) { w.Cap, w.CapOrdinal = 5, 3 }), obs{2, 3, 0, 1, time.Time{}}, true,
+			with(func(w *store.Window) { w.Cap, w.CapOrdinal = 4, 3 })},
+		{"higher ordinal raises", with(func(w *store.Window) { w.Cap, w.CapOrdinal = 5, 3 }), obs{2, 4, 0, 3, time.Time{}}, true,
+			with(func(w *store.Window) { w.Cap, w.CapOrdinal = 7, 4 })},
+		{"all at once", base, obs{2, 4, 10, 6, at(90 * time.Second)}, true,
+			with(func(w *store.Window) { w.ClosesAt, w.Limit, w.Cap, w.CapOrdinal = at(90*time.Second), 10, 10, 4 })},
+	}
+	for _, tc := range tests {
+		w := tc.w
+		changed := w.Observe(tc.o.generation, tc.o.ordinal, tc.o.limit, tc.o.remaining, tc.o.reset, now)
+		if changed != tc.changed {
+			t.Errorf("%s: Observe changed = %v, want %v", tc.name, changed, tc.changed)
+		}
+		if got, want := windowStr(w), windowStr(tc.want); got != want {
+			t.Errorf("%s: window after Observe\n got  %s\n want %s", tc.name, got, want)
+		}
+	}
+}
+
+func TestDecideBlockedSpend(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	tests := []struct {
+		name        string
+		ok          bool
+		retryAt     time.Time
+		blocked     time.Time
+		wantOK      bool
+		wantRetryAt time.Time
+	}{
+		{"no block, fits", true, time.Time{}, time.Time{}, true, time.Time{}},
+		{"no block, full", false, at(60), time.Time{}, false, at(60)},
+		{"block over", true, time.Time{}, at(10), true, time.Time{}},
+		{"block ends now", true, time.Time{}, at(30), true, time.Time{}},
+		{"blocked, fits", true, time.Time{}, at(31), false, at(31)},
+		{"blocked, room before its end", false, at(40), at(50), false, at(50)},
+		{"blocked, room after its end", false, at(60), at(50), false, at(60)},
+	}
+	for _, tc := range tests {
+		ok, retryAt := store.DecideBlockedSpend(tc.ok, tc.retryAt, tc.blocked, at(30))
+		if ok != tc.wantOK || !retryAt.Equal(tc.wantRetryAt) {
+			t.Errorf("%s: DecideBlockedSpend = %v, %v; want %v, %v", tc.name, ok, retryAt, tc.wantOK, tc.wantRetryAt)
 		}
 	}
 }

@@ -98,6 +98,13 @@ type Job struct {
 	UpdatedAt  time.Time  `db:"updated_at"`
 	StartedAt  *time.Time `db:"started_at"`  // first claim of one of its tasks
 	FinishedAt *time.Time `db:"finished_at"` // entry into a terminal state
+
+	// WaitQuota and WaitUntil say that the job's latest snoozed task waits
+	// for quota WaitQuota until WaitUntil ("rate-limited until 14:05:00
+	// (quota x-user-lookup)"). A WaitUntil in the past means the job is not
+	// waiting; both are cleared when the job finishes.
+	WaitQuota string     `db:"wait_quota"`
+	WaitUntil *time.Time `db:"wait_until"`
 }
 
 // NewJob is what CreateJob inserts.
@@ -191,7 +198,11 @@ type Retry struct {
 	// Refund gives back the attempt the claim counted: a snooze on a quota or
 	// a shutdown is not a failure.
 	Refund bool
-	Now    time.Time
+	// WaitQuota, when set, names the quota the task waits for until RunAt,
+	// and the job records it (Job.WaitQuota, Job.WaitUntil) unless it already
+	// waits for a later time that has not passed.
+	WaitQuota string
+	Now       time.Time
 }
 
 // Failure marks a leased task failed for good.
@@ -314,6 +325,42 @@ type Store interface {
 	// Entries older than span are pruned. limit, span and n must be positive;
 	// n greater than limit can never succeed and is an error.
 	SpendQuota(ctx context.Context, key string, limit int, span time.Duration, n int, now time.Time) (ok bool, retryAt time.Time, err error)
+
+	// TakeWindow spends n requests of a fixed-window quota: limit requests per
+	// window, the way X counts them. A window opens at the first take after
+	// the previous one closed (or where ObserveWindow aligned it) and closes
+	// window later. A take refuses, with retryAt the window's close, when the
+	// window has fewer than n requests left, and with retryAt the block's end
+	// while BlockQuota blocks the key (the window's close if that is later
+	// and the window will still be too full then).
+	//
+	// Requests taken in the last margin before a window closes may reach the
+	// upstream after it reset, and count in its next window: they also count
+	// in the next window here, so that one never admits more than the
+	// upstream does.
+	//
+	// On success, generation identifies the window and ordinal is the count
+	// of requests taken in it including these n; pass both to ObserveWindow
+	// with what the upstream answered. Calls for one key are serialized
+	// across every process that shares the store. limit, window and n must be
+	// positive, margin must not be negative, and n greater than limit is an
+	// error.
+	TakeWindow(ctx context.Context, key string, limit int, window, margin time.Duration, n int, now time.Time) (ok bool, generation int64, ordinal int, retryAt time.Time, err error)
+	// ObserveWindow corrects the window of key with what the upstream said
+	// in answer to the request taken as (generation, ordinal): its window
+	// closes at reset (the local time; zero if the upstream did not say),
+	// holds limit requests (0 if not said) and has remaining left (-1 if not
+	// said). The upstream wins where it disagrees: a reset moves the window's
+	// close, a limit replaces the declared one until the window closes, and
+	// remaining caps the window at ordinal + remaining requests. Among
+	// observations of one window only the one of the highest ordinal counts
+	// for remaining, since answers arrive out of order. An observation of a
+	// generation that is no longer the current one is ignored.
+	ObserveWindow(ctx context.Context, key string, generation int64, ordinal, limit, remaining int, reset, now time.Time) error
+	// BlockQuota refuses every take and spend of key until until (a 429 with
+	// its reset, say), in every process. A block never shortens an earlier,
+	// later one.
+	BlockQuota(ctx context.Context, key string, until time.Time) error
 }
 
 // JobKindState keys CountJobs.

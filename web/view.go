@@ -27,12 +27,16 @@ type JobView struct {
 	// Rate is the observed items per second since the job started.
 	Rate float64 `json:"rate_items_per_second"`
 	// ETASeconds is the time left at the observed rate; null when unknown.
-	ETASeconds *float64   `json:"eta_seconds"`
-	Summary    string     `json:"summary,omitempty"`
-	LastError  string     `json:"last_error,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
+	ETASeconds *float64 `json:"eta_seconds"`
+	// RateLimitedUntil and RateLimitedQuota say the job waits for a quota
+	// until a time; both absent when it does not.
+	RateLimitedUntil *time.Time `json:"rate_limited_until,omitempty"`
+	RateLimitedQuota string     `json:"rate_limited_quota,omitempty"`
+	Summary          string     `json:"summary,omitempty"`
+	LastError        string     `json:"last_error,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	StartedAt        *time.Time `json:"started_at"`
+	FinishedAt       *time.Time `json:"finished_at"`
 }
 
 // ETA returns the estimate as a duration, or -1 when unknown.
@@ -56,6 +60,9 @@ func viewJob(j store.Job, now time.Time) JobView {
 	}
 	if len(v.Params) == 0 {
 		v.Params = json.RawMessage("{}")
+	}
+	if !j.State.Finished() && j.WaitUntil != nil && j.WaitUntil.After(now) {
+		v.RateLimitedUntil, v.RateLimitedQuota = j.WaitUntil, j.WaitQuota
 	}
 	if j.StartedAt != nil {
 		end := now

@@ -94,6 +94,7 @@ func New(cfg Config) (*Server, error) {
 		"pct":       func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) },
 		"thousands": thousands,
 		"when":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"clock":     func(t *time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"dur":       humanDuration,
 		"str":       func(b []byte) string { return string(b) },
 		"fieldErr": func(ve *jobs.ValidationError, field string) string {

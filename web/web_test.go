@@ -296,3 +296,36 @@ func FuzzAPISubmit(f *testing.F) {
 		}
 	})
 }
+
+// A job waiting for its quota says so, and until when, on both pages and in
+// the API.
+func TestRateLimitedJobShowsItsWait(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	resp, body := e.do(t, "POST", "/api/v1/jobs", "application/json", strings.NewReader(`{"kind":"tweet_lookup","credential":"demo","ids":["1","2"]}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("%s %s", resp.Status, body)
+	}
+	now := time.Now()
+	if _, _, err := e.store.ClaimTask(ctx, 1, "w", now, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	until := now.Add(10 * time.Minute).Truncate(time.Second)
+	if err := e.store.RetryTask(ctx, store.Retry{TaskID: 1, Owner: "w", RunAt: until, Refund: true, WaitQuota: "x-user-lookup", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	want := "rate-limited until " + until.UTC().Format("15:04:05") + " UTC (quota x-user-lookup)"
+	for _, path := range []string{"/", "/jobs/1"} {
+		if _, body := e.do(t, "GET", path, "", nil); !strings.Contains(body, want) {
+			t.Fatalf("%s does not say %q:\n%s", path, want, body)
+		}
+	}
+	_, body = e.do(t, "GET", "/api/v1/jobs/1", "", nil)
+	var v web.JobView
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.RateLimitedQuota != "x-user-lookup" || v.RateLimitedUntil == nil || !v.RateLimitedUntil.Equal(until) {
+		t.Fatalf("API job %+v: want rate-limited until %s by x-user-lookup", v, until)
+	}
+}

@@ -178,7 +178,7 @@ func newRegistry(xAPIURL string) (*jobs.Registry, error) {
 func quotaKeys(creds jobs.Credentials) []string {
 	var keys []string
 	for _, name := range creds.Names() {
-		if q := creds[name].Quota; q != nil {
+		for _, q := range creds[name].Quotas {
 			keys = append(keys, q.Key)
 		}
 	}

@@ -99,6 +99,9 @@ func statusLine(v web.JobView) string {
 	}
 	line := fmt.Sprintf("job %d  %s  %s  %.1f%%  %d/%d items, %d failed, %d requests, %.1f items/s, %s",
 		v.ID, v.Kind, v.State, v.Progress*100, v.ItemsDone, v.ItemsTotal, v.ItemsFailed, v.Requests, v.Rate, eta)
+	if v.RateLimitedUntil != nil {
+		line += fmt.Sprintf("\n  rate-limited until %s (quota %s)", v.RateLimitedUntil.UTC().Format("15:04:05 UTC"), v.RateLimitedQuota)
+	}
 	if v.Summary != "" {
 		line += "\n  " + v.Summary
 	}

@@ -15,19 +15,37 @@ import (
 )
 
 // fileConfig is the credentials file (--config): one table per credential,
-// naming where its token is, never the token itself.
+// naming where its token is, never the token itself, and the quotas the
+// upstream grants it.
 //
 //	[credentials.research]
 //	token_env  = "X_BEARER_TOKEN"     # or token_file = "/run/secrets/x-token"
-//	quota      = "900/15m"            # requests per window; omit for none
+//	quota      = "900/15m"            # one quota, named after the credential
+//
+//	[credentials.app]
+//	token_file = "/run/secrets/x-app"
+//	[[credentials.app.quotas]]        # or several, each named
+//	name  = "app-15m"                 # the upstream's headers describe the first
+//	limit = "450/15m"
+//	[[credentials.app.quotas]]
+//	name    = "app-1s"
+//	limit   = "1/s"
+//	sliding = true                    # counted over any span, not fixed windows
 type fileConfig struct {
 	Credentials map[string]credentialConfig `toml:"credentials"`
 }
 
 type credentialConfig struct {
-	TokenEnv  string `toml:"token_env"`
-	TokenFile string `toml:"token_file"`
-	Quota     string `toml:"quota"`
+	TokenEnv  string        `toml:"token_env"`
+	TokenFile string        `toml:"token_file"`
+	Quota     string        `toml:"quota"`
+	Quotas    []quotaConfig `toml:"quotas"`
+}
+
+type quotaConfig struct {
+	Name    string `toml:"name"`
+	Limit   string `toml:"limit"`
+	Sliding bool   `toml:"sliding"`
 }
 
 var credentialName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
@@ -49,13 +67,20 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return nil, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, quota)", strings.Join(keys, ", "))
+		return nil, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, quota, quotas.name, quotas.limit, quotas.sliding)", strings.Join(keys, ", "))
 	}
 	if len(fc.Credentials) == 0 {
 		return nil, fmt.Errorf("config: no [credentials.<name>] declared")
 	}
 	creds := make(jobs.Credentials, len(fc.Credentials))
-	for name, cc := range fc.Credentials {
+	quotaOwners := map[string]string{} // the ledger keys quotas by name: one name, one quota
+	names := make([]string, 0, len(fc.Credentials))
+	for name := range fc.Credentials {
+		names = append(names, name)
+	}
+	sort.Strings(names) // so that a duplicate is reported the same way every time
+	for _, name := range names {
+		cc := fc.Credentials[name]
 		if !credentialName.MatchString(name) {
 			return nil, fmt.Errorf("config: credentials.%q: a name is 1-63 lower-case letters, digits, '_', '.' or '-'", name)
 		}
@@ -82,12 +107,32 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 		default:
 			return nil, fmt.Errorf("config: credentials.%s: set token_env or token_file", name)
 		}
+		if cc.Quota != "" && len(cc.Quotas) > 0 {
+			return nil, fmt.Errorf("config: credentials.%s: set quota or quotas, not both", name)
+		}
 		if cc.Quota != "" {
-			limit, window, err := ratelimit.ParseLimit(cc.Quota)
-			if err != nil {
-				return nil, fmt.Errorf("config: credentials.%s.quota: %w", name, err)
+			cc.Quotas = []quotaConfig{{Name: name, Limit: cc.Quota}}
+		}
+		for i, qc := range cc.Quotas {
+			field := fmt.Sprintf("credentials.%s.quotas[%d]", name, i)
+			if cc.Quota != "" {
+				field = fmt.Sprintf("credentials.%s.quota", name)
 			}
-			cred.Quota = &ratelimit.Quota{Key: name, Limit: limit, Window: window}
+			if !credentialName.MatchString(qc.Name) {
+				return nil, fmt.Errorf("config: %s.name: %q is not 1-63 lower-case letters, digits, '_', '.' or '-'", field, qc.Name)
+			}
+			if owner, dup := quotaOwners[qc.Name]; dup {
+				return nil, fmt.Errorf("config: %s.name: quota %q is already declared by credential %s", field, qc.Name, owner)
+			}
+			quotaOwners[qc.Name] = name
+			limit, window, err := ratelimit.ParseLimit(qc.Limit)
+			if err != nil {
+				if cc.Quota != "" {
+					return nil, fmt.Errorf("config: %s: %w", field, err)
+				}
+				return nil, fmt.Errorf("config: %s.limit: %w", field, err)
+			}
+			cred.Quotas = append(cred.Quotas, ratelimit.Quota{Key: qc.Name, Limit: limit, Window: window, Sliding: qc.Sliding})
 		}
 		creds[name] = cred
 	}

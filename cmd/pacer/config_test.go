@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pacerhq/pacer/ratelimit"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -33,6 +35,11 @@ func TestParseConfig(t *testing.T) {
 		{"bad name", "[credentials.\"Bad Name\"]\ntoken_env = \"X_TOKEN\"\n", "a name is"},
 		{"empty", "", "no [credentials.<name>] declared"},
 		{"not toml", "[[[", "config:"},
+		{"several quotas", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[[credentials.a.quotas]]\nname = \"a-15m\"\nlimit = \"900/15m\"\n[[credentials.a.quotas]]\nname = \"a-1s\"\nlimit = \"1/s\"\nsliding = true\n", ""},
+		{"quota and quotas", "[credentials.a]\ntoken_env = \"X_TOKEN\"\nquota = \"1/s\"\n[[credentials.a.quotas]]\nname = \"a-1s\"\nlimit = \"1/s\"\n", "not both"},
+		{"unnamed quota", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[[credentials.a.quotas]]\nlimit = \"1/s\"\n", "credentials.a.quotas[0].name"},
+		{"bad quota limit", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[[credentials.a.quotas]]\nname = \"q\"\nlimit = \"often\"\n", "credentials.a.quotas[0].limit"},
+		{"quota name twice", "[credentials.a]\ntoken_env = \"X_TOKEN\"\nquota = \"1/s\"\n[credentials.b]\ntoken_env = \"X_TOKEN\"\n[[credentials.b.quotas]]\nname = \"a\"\nlimit = \"1/s\"\n", `quota "a" is already declared by credential a`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,8 +64,8 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := creds["research"]
-	if c.Token != "s3cret-token" || c.Quota == nil || c.Quota.Limit != 900 || c.Quota.Window != 15*time.Minute || c.Quota.Key != "research" {
-		t.Fatalf("credential = %+v, quota %+v", c, c.Quota)
+	if c.Token != "s3cret-token" || len(c.Quotas) != 1 || c.Quotas[0] != (ratelimit.Quota{Key: "research", Limit: 900, Window: 15 * time.Minute}) {
+		t.Fatalf("credential = %+v", c)
 	}
 	if s := c.String(); strings.Contains(s, "s3cret") {
 		t.Fatalf("String leaks the token: %s", s)
@@ -70,7 +77,7 @@ func TestParseConfigNamesOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("names-only parse needs no token: %v", err)
 	}
-	if c := creds["research"]; c.Token != "" || c.Quota == nil || c.Quota.Limit != 900 {
+	if c := creds["research"]; c.Token != "" || len(c.Quotas) != 1 || c.Quotas[0].Limit != 900 {
 		t.Fatalf("credential %+v", c)
 	}
 	if _, err := parseConfig([]byte("[credentials.a]\nquota = \"1/s\"\n"), nil, nil); err == nil {
@@ -97,8 +104,8 @@ func FuzzParseConfig(f *testing.F) {
 			if c.Name != name || c.Token == "" {
 				t.Fatalf("credential %q parsed as %+v", name, c)
 			}
-			if c.Quota != nil {
-				if err := c.Quota.Validate(); err != nil {
+			for _, q := range c.Quotas {
+				if err := q.Validate(); err != nil {
 					t.Fatalf("credential %q has an invalid quota: %v", name, err)
 				}
 			}

@@ -372,6 +372,7 @@ func TestBadInputStopsAtTheDoor(t *testing.T) {
 // each test with its own schema, queue and sandbox.
 type cluster struct {
 	t       *testing.T
+	dbURL   string
 	env     []string
 	server  string
 	sandbox *sandbox.Server
@@ -416,7 +417,7 @@ func newCluster(t *testing.T, sbCfg sandbox.Config) *cluster {
 	if err := os.WriteFile(config, []byte("[credentials.e2e]\ntoken_env = \"E2E_TOKEN\"\n"+quota), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, sandbox: sb, env: baseEnv(
+	c := &cluster{t: t, dbURL: dbURL, sandbox: sb, env: baseEnv(
 		"PACER_DATABASE_URL="+dbURL, "PACER_AMQP_URL="+amqpURL, "PACER_QUEUE="+queue,
 		"PACER_CONFIG="+config, "PACER_X_API_URL="+upstream.URL, "E2E_TOKEN=e2e-token",
 		"PACER_TASK_TIMEOUT=3s", "PACER_LEASE=4s", "PACER_CONCURRENCY=4",

@@ -55,7 +55,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 
 	// The demo credential talks to the sandbox mounted below; a config file
 	// adds (or replaces) real credentials.
-	creds := jobs.Credentials{"demo": {Name: "demo", Token: demoToken, Quota: &ratelimit.Quota{Key: "demo", Limit: limit, Window: window}}}
+	creds := jobs.Credentials{"demo": {Name: "demo", Token: demoToken, Quotas: []ratelimit.Quota{{Key: "demo", Limit: limit, Window: window}}}}
 	if o.configPath != "" {
 		fileCreds, err := loadConfig(o.configPath, getenv)
 		if err != nil {

@@ -21,7 +21,7 @@ const batchSize = 500
 
 const jobColumns = `id, kind, params, credential, state,
 	items_total, items_done, items_failed, tasks_total, tasks_done, tasks_failed, requests,
-	summary, last_error, created_at, updated_at, started_at, finished_at`
+	summary, last_error, created_at, updated_at, started_at, finished_at, wait_quota, wait_until`
 
 // unfinished is the SQL list of job states that are not terminal.
 const unfinished = `('queued', 'running', 'paused')`
@@ -208,7 +208,8 @@ func (db *DB) CancelJob(ctx context.Context, id int64, now time.Time) (store.Job
 			return err
 		}
 		err = sqlx.GetContext(ctx, tx, &out, `
-			UPDATE jobs SET state = 'cancelled', finished_at = $2, updated_at = $2
+			UPDATE jobs SET state = 'cancelled', finished_at = $2, updated_at = $2,
+			    wait_quota = '', wait_until = NULL
 			WHERE id = $1 AND state IN `+unfinished+`
 			RETURNING `+jobColumns, id, now)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -323,5 +324,6 @@ func normJob(j store.Job) store.Job {
 	j.UpdatedAt = j.UpdatedAt.UTC()
 	j.StartedAt = microPtr(j.StartedAt)
 	j.FinishedAt = microPtr(j.FinishedAt)
+	j.WaitUntil = microPtr(j.WaitUntil)
 	return j
 }

@@ -220,7 +220,8 @@ func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
 			WHERE id = $1`, t.ID, runAt, r.Refund, r.Error, now); err != nil {
 			return err
 		}
-		_, err = settleJob(ctx, tx, t.JobID, delta{requests: int64(r.Requests), lastError: r.Error}, now, nil)
+		d := delta{requests: int64(r.Requests), lastError: r.Error, waitQuota: r.WaitQuota, waitUntil: runAt}
+		_, err = settleJob(ctx, tx, t.JobID, d, now, nil)
 		return err
 	})
 	if err != nil {
@@ -328,12 +329,27 @@ type delta struct {
 	tasksTotal, tasksDone, tasksFailed int64
 	requests                           int64
 	lastError                          string // "" keeps the job's
+	// waitQuota, if not "", is the quota a snoozed task waits for until
+	// waitUntil (Retry.WaitQuota).
+	waitQuota string
+	waitUntil time.Time
 }
+
+// keepWait is true when a job keeps its wait_quota and wait_until instead of
+// taking delta's ($11, $12 at now $10): when the delta has no wait, when the
+// job has finished, or when it already waits for a later time that has not
+// passed. SQLite's settleJob has the same rule.
+const keepWait = `($11::text = '' OR state NOT IN ` + unfinished + `
+	OR coalesce(wait_until > $12::timestamptz AND wait_until > $10::timestamptz, false))`
 
 // settleJob adds d to the job's counters and, when finish is not nil and the
 // job has not finished and has no task left, finishes it with finish's
-// verdict. It returns the job as updated.
+// verdict, clearing what it waited for. It returns the job as updated.
 func settleJob(ctx context.Context, tx sqlx.ExtContext, jobID int64, d delta, now time.Time, finish store.FinishFunc) (store.Job, error) {
+	var waitUntil any // NULL when the delta has no wait
+	if d.waitQuota != "" {
+		waitUntil = d.waitUntil
+	}
 	var j store.Job
 	if err := sqlx.GetContext(ctx, tx, &j, `
 		UPDATE jobs SET
@@ -341,11 +357,14 @@ func settleJob(ctx context.Context, tx sqlx.ExtContext, jobID int64, d delta, no
 			tasks_total = tasks_total + $5, tasks_done = tasks_done + $6, tasks_failed = tasks_failed + $7,
 			requests = requests + $8,
 			last_error = CASE WHEN $9::text = '' THEN last_error ELSE $9::text END,
+			wait_quota = CASE WHEN `+keepWait+` THEN wait_quota ELSE $11::text END,
+			wait_until = CASE WHEN `+keepWait+` THEN wait_until ELSE $12::timestamptz END,
 			updated_at = $10
 		WHERE id = $1
 		RETURNING `+jobColumns,
 		jobID, d.itemsTotal, d.itemsDone, d.itemsFailed,
-		d.tasksTotal, d.tasksDone, d.tasksFailed, d.requests, d.lastError, now); err != nil {
+		d.tasksTotal, d.tasksDone, d.tasksFailed, d.requests, d.lastError, now,
+		d.waitQuota, waitUntil); err != nil {
 		return store.Job{}, err
 	}
 	j = normJob(j)
@@ -357,7 +376,8 @@ func settleJob(ctx context.Context, tx sqlx.ExtContext, jobID int64, d delta, no
 		return j, nil
 	}
 	if err := sqlx.GetContext(ctx, tx, &j, `
-		UPDATE jobs SET state = $2, summary = $3, finished_at = $4, updated_at = $4
+		UPDATE jobs SET state = $2, summary = $3, finished_at = $4, updated_at = $4,
+		    wait_quota = '', wait_until = NULL
 		WHERE id = $1
 		RETURNING `+jobColumns, jobID, string(state), summary, now); err != nil {
 		return store.Job{}, err

@@ -19,7 +19,7 @@ const batchSize = 500
 
 const jobColumns = `id, kind, params, credential, state,
 	items_total, items_done, items_failed, tasks_total, tasks_done, tasks_failed, requests,
-	summary, last_error, created_at, updated_at, started_at, finished_at`
+	summary, last_error, created_at, updated_at, started_at, finished_at, wait_quota, wait_until`
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
@@ -28,17 +28,18 @@ type scanner interface {
 
 func scanJob(s scanner) (store.Job, error) {
 	var (
-		j                 store.Job
-		created, updated  int64
-		started, finished sql.NullInt64
+		j                            store.Job
+		created, updated             int64
+		started, finished, waitUntil sql.NullInt64
 	)
 	if err := s.Scan(&j.ID, &j.Kind, &j.Params, &j.Credential, &j.State,
 		&j.ItemsTotal, &j.ItemsDone, &j.ItemsFailed, &j.TasksTotal, &j.TasksDone, &j.TasksFailed, &j.Requests,
-		&j.Summary, &j.LastError, &created, &updated, &started, &finished); err != nil {
+		&j.Summary, &j.LastError, &created, &updated, &started, &finished, &j.WaitQuota, &waitUntil); err != nil {
 		return store.Job{}, err
 	}
 	j.CreatedAt, j.UpdatedAt = fromDB(created), fromDB(updated)
 	j.StartedAt, j.FinishedAt = fromDBNull(started), fromDBNull(finished)
+	j.WaitUntil = fromDBNull(waitUntil)
 	return j, nil
 }
 
@@ -234,7 +235,8 @@ func (db *DB) CancelJob(ctx context.Context, id int64, now time.Time) (store.Job
 			return err
 		}
 		out, err = scanJob(tx.QueryRowContext(ctx, `
-			UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?
+			UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?,
+			    wait_quota = '', wait_until = NULL
 			WHERE id = ?
 			RETURNING `+jobColumns, nowDB, nowDB, id))
 		return err

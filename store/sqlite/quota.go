@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,12 +11,12 @@ import (
 )
 
 // SpendQuota records n requests at now against key if no span-long window
-// ending at now would then hold more than limit; otherwise it reports the
-// earliest time, to the microsecond, at which the same call would succeed.
-// Calls for one key are serialized by the write transaction itself: BEGIN
-// IMMEDIATE admits one writer to the file at a time, across processes.
-// limit, span and n must be positive; n greater than limit can never fit and
-// is an error. See [store.Store].
+// ending at now would then hold more than limit, and the key is not blocked;
+// otherwise it reports the earliest time, to the microsecond, at which the
+// same call would succeed. Calls for one key are serialized by the write
+// transaction itself: BEGIN IMMEDIATE admits one writer to the file at a
+// time, across processes. limit, span and n must be positive; n greater than
+// limit can never fit and is an error. See [store.Store].
 func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.Duration, n int, now time.Time) (ok bool, retryAt time.Time, err error) {
 	if err := store.ValidateSpend(key, limit, span, n); err != nil {
 		return false, time.Time{}, fmt.Errorf("spend quota %q: %w", key, err)
@@ -26,8 +27,8 @@ func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.D
 	// no comparison.
 	cutoff := micro(now.Add(-span))
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO quota_keys (key) VALUES (?) ON CONFLICT DO NOTHING`, key); err != nil {
+		w, err := readKey(ctx, tx, key, true)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx,
@@ -56,6 +57,7 @@ func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.D
 			return err
 		}
 		ok, retryAt = store.DecideSpend(spends, limit, span, n, now)
+		ok, retryAt = store.DecideBlockedSpend(ok, retryAt, w.BlockedUntil, now)
 		if !ok {
 			return nil
 		}
@@ -67,4 +69,134 @@ func (db *DB) SpendQuota(ctx context.Context, key string, limit int, span time.D
 		return false, time.Time{}, fmt.Errorf("spend quota %q: %w", key, mapErr(ctx, err))
 	}
 	return ok, retryAt, nil
+}
+
+// TakeWindow spends n requests of key's fixed window at now, opening a new
+// window if none is open; it refuses while the window is full or the key is
+// blocked. The decision is [store.Window.Take], made inside an IMMEDIATE
+// transaction, which serializes every call for the key across processes.
+// See [store.Store].
+func (db *DB) TakeWindow(ctx context.Context, key string, limit int, window, margin time.Duration, n int, now time.Time) (ok bool, generation int64, ordinal int, retryAt time.Time, err error) {
+	if err := store.ValidateTake(key, limit, window, margin, n); err != nil {
+		return false, 0, 0, time.Time{}, fmt.Errorf("take window %q: %w", key, err)
+	}
+	now = micro(now)
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		w, err := readKey(ctx, tx, key, true)
+		if err != nil {
+			return err
+		}
+		opened := w.Generation
+		ok, ordinal, retryAt = w.Take(limit, window, margin, n, now)
+		if ok {
+			generation = w.Generation
+		}
+		if !ok && w.Generation == opened {
+			return nil // refused, nothing changed
+		}
+		return saveWindow(ctx, tx, key, w)
+	})
+	if err != nil {
+		return false, 0, 0, time.Time{}, fmt.Errorf("take window %q: %w", key, mapErr(ctx, err))
+	}
+	return ok, generation, ordinal, retryAt, nil
+}
+
+// ObserveWindow corrects key's window with the upstream's answer to the
+// request taken as (generation, ordinal): [store.Window.Observe], inside an
+// IMMEDIATE transaction. A key that never took a request has nothing to
+// correct. See [store.Store].
+func (db *DB) ObserveWindow(ctx context.Context, key string, generation int64, ordinal, limit, remaining int, reset, now time.Time) error {
+	if err := store.ValidateObserve(key, generation, ordinal, limit, remaining); err != nil {
+		return fmt.Errorf("observe window %q: %w", key, err)
+	}
+	now = micro(now)
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		w, err := readKey(ctx, tx, key, false)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !w.Observe(generation, ordinal, limit, remaining, reset, now) {
+			return nil
+		}
+		return saveWindow(ctx, tx, key, w)
+	})
+	if err != nil {
+		return fmt.Errorf("observe window %q: %w", key, mapErr(ctx, err))
+	}
+	return nil
+}
+
+// BlockQuota refuses every take and spend of key until until, or keeps the
+// key's block if it ends later. One upsert, atomic on its own. See
+// [store.Store].
+func (db *DB) BlockQuota(ctx context.Context, key string, until time.Time) error {
+	until, err := store.ValidateBlock(key, until)
+	if err != nil {
+		return fmt.Errorf("block quota %q: %w", key, err)
+	}
+	if until.IsZero() {
+		return nil
+	}
+	// SQLite's max() of a NULL is NULL: a key without a block takes until.
+	if _, err := db.wdb.ExecContext(ctx, `
+		INSERT INTO quota_keys (key, blocked_until) VALUES (?1, ?2)
+		ON CONFLICT (key) DO UPDATE
+		SET blocked_until = max(coalesce(quota_keys.blocked_until, ?2), ?2)`, key, toDB(until)); err != nil {
+		return fmt.Errorf("block quota %q: %w", key, mapErr(ctx, err))
+	}
+	return nil
+}
+
+// readKey returns key's window from its row in quota_keys. If the row is
+// missing, it creates it when create is set (so that the key's row exists
+// as in PostgreSQL) and returns sql.ErrNoRows otherwise. The IMMEDIATE
+// transaction keeps the row from changing until commit.
+func readKey(ctx context.Context, tx *sql.Tx, key string, create bool) (store.Window, error) {
+	if create {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO quota_keys (key) VALUES (?) ON CONFLICT DO NOTHING`, key); err != nil {
+			return store.Window{}, err
+		}
+	}
+	var (
+		w                      store.Window
+		blockedUntil, closesAt sql.NullInt64
+	)
+	if err := tx.QueryRowContext(ctx, `
+		SELECT blocked_until, window_generation, window_closes_at, window_taken, window_late,
+		       window_limit, window_cap, window_cap_ordinal
+		FROM quota_keys WHERE key = ?`, key).Scan(
+		&blockedUntil, &w.Generation, &closesAt, &w.Taken, &w.Late, &w.Limit, &w.Cap, &w.CapOrdinal); err != nil {
+		return store.Window{}, err
+	}
+	w.BlockedUntil, w.ClosesAt = fromDBZero(blockedUntil), fromDBZero(closesAt)
+	return w, nil
+}
+
+// saveWindow writes w's window to key's row. The block is BlockQuota's to
+// write and is left as it is.
+func saveWindow(ctx context.Context, tx *sql.Tx, key string, w store.Window) error {
+	var closesAt any // NULL before the first window
+	if !w.ClosesAt.IsZero() {
+		closesAt = toDB(w.ClosesAt)
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE quota_keys SET
+			window_generation = ?, window_closes_at = ?, window_taken = ?, window_late = ?,
+			window_limit = ?, window_cap = ?, window_cap_ordinal = ?
+		WHERE key = ?`,
+		w.Generation, closesAt, w.Taken, w.Late, w.Limit, w.Cap, w.CapOrdinal, key)
+	return err
+}
+
+// fromDBZero returns v as a time, or the zero time for NULL.
+func fromDBZero(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromDB(v.Int64)
 }

@@ -231,7 +231,8 @@ func (db *DB) RetryTask(ctx context.Context, r store.Retry) error {
 			WHERE id = ?`, toDB(r.RunAt), r.Refund, r.Error, r.Error, nowDB, t.ID); err != nil {
 			return err
 		}
-		_, err = settleJob(ctx, tx, t.JobID, delta{requests: int64(r.Requests), lastError: r.Error}, nowDB, nil)
+		d := delta{requests: int64(r.Requests), lastError: r.Error, waitQuota: r.WaitQuota, waitUntil: toDB(r.RunAt)}
+		_, err = settleJob(ctx, tx, t.JobID, d, nowDB, nil)
 		return err
 	})
 	if err != nil {
@@ -359,23 +360,42 @@ type delta struct {
 	tasksTotal, tasksDone, tasksFailed int64
 	requests                           int64
 	lastError                          string // "" keeps the job's
+	// waitQuota, if not "", is the quota a snoozed task waits for until
+	// waitUntil (Retry.WaitQuota).
+	waitQuota string
+	waitUntil int64
 }
+
+// keepWait is true when a job keeps its wait_quota and wait_until instead of
+// taking delta's (?1, ?2 at now ?3): when the delta has no wait, when the job
+// has finished, or when it already waits for a later time that has not
+// passed. PostgreSQL's settleJob has the same rule.
+const keepWait = `(?1 = '' OR state NOT IN ('queued', 'running', 'paused')
+	OR coalesce(wait_until > ?2 AND wait_until > ?3, 0))`
 
 // settleJob adds d to the job's counters and, when finish is not nil and the
 // job has not finished and has no task left, finishes it with finish's
-// verdict. It returns the job as updated.
+// verdict, clearing what it waited for. It returns the job as updated.
 func settleJob(ctx context.Context, tx *sql.Tx, jobID int64, d delta, now int64, finish store.FinishFunc) (store.Job, error) {
+	var waitUntil any // NULL when the delta has no wait
+	if d.waitQuota != "" {
+		waitUntil = d.waitUntil
+	}
+	// Numbered parameters, as keepWait uses each twice.
 	j, err := scanJob(tx.QueryRowContext(ctx, `
 		UPDATE jobs SET
-			items_total = items_total + ?, items_done = items_done + ?, items_failed = items_failed + ?,
-			tasks_total = tasks_total + ?, tasks_done = tasks_done + ?, tasks_failed = tasks_failed + ?,
-			requests = requests + ?,
-			last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,
-			updated_at = ?
-		WHERE id = ?
+			items_total = items_total + ?4, items_done = items_done + ?5, items_failed = items_failed + ?6,
+			tasks_total = tasks_total + ?7, tasks_done = tasks_done + ?8, tasks_failed = tasks_failed + ?9,
+			requests = requests + ?10,
+			last_error = CASE WHEN ?11 = '' THEN last_error ELSE ?11 END,
+			wait_quota = CASE WHEN `+keepWait+` THEN wait_quota ELSE ?1 END,
+			wait_until = CASE WHEN `+keepWait+` THEN wait_until ELSE ?2 END,
+			updated_at = ?3
+		WHERE id = ?12
 		RETURNING `+jobColumns,
+		d.waitQuota, waitUntil, now,
 		d.itemsTotal, d.itemsDone, d.itemsFailed, d.tasksTotal, d.tasksDone, d.tasksFailed,
-		d.requests, d.lastError, d.lastError, now, jobID))
+		d.requests, d.lastError, jobID))
 	if err != nil {
 		return store.Job{}, err
 	}
@@ -387,7 +407,8 @@ func settleJob(ctx context.Context, tx *sql.Tx, jobID int64, d delta, now int64,
 		return j, nil
 	}
 	return scanJob(tx.QueryRowContext(ctx, `
-		UPDATE jobs SET state = ?, summary = ?, finished_at = ?, updated_at = ?
+		UPDATE jobs SET state = ?, summary = ?, finished_at = ?, updated_at = ?,
+		    wait_quota = '', wait_until = NULL
 		WHERE id = ?
 		RETURNING `+jobColumns, string(state), summary, now, now, jobID))
 }

@@ -54,6 +54,8 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"CompleteTaskCancelled", s.testCompleteTaskCancelled},
 		{"CompleteTaskFinishAtomic", s.testCompleteTaskFinishAtomic},
 		{"RetryTask", s.testRetryTask},
+		{"RetryTaskWaitQuota", s.testRetryTaskWaitQuota},
+		{"RetryTaskWaitQuotaCleared", s.testRetryTaskWaitQuotaCleared},
 		{"FailTask", s.testFailTask},
 		{"CountTasks", s.testCountTasks},
 		{"ListErroredTasks", s.testListErroredTasks},
@@ -63,6 +65,17 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"SpendQuotaInvalid", s.testSpendQuotaInvalid},
 		{"SpendQuotaSubMicrosecondSpan", s.testSpendQuotaSubMicro},
 		{"SpendQuotaConcurrent", s.testSpendQuotaConcurrent},
+		{"TakeWindow", s.testTakeWindow},
+		{"TakeWindowSubMicrosecond", s.testTakeWindowSubMicro},
+		{"TakeWindowLate", s.testTakeWindowLate},
+		{"TakeWindowConcurrent", s.testTakeWindowConcurrent},
+		{"ObserveWindowReset", s.testObserveWindowReset},
+		{"ObserveWindowLimit", s.testObserveWindowLimit},
+		{"ObserveWindowRemaining", s.testObserveWindowRemaining},
+		{"ObserveWindowStale", s.testObserveWindowStale},
+		{"BlockQuota", s.testBlockQuota},
+		{"BlockQuotaNeverShortens", s.testBlockQuotaNeverShortens},
+		{"QuotaWindowInvalid", s.testQuotaWindowInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -215,10 +228,11 @@ func ptrStr(t *time.Time) string {
 
 // jobStr renders every field of j, for comparisons and failure messages.
 func jobStr(j store.Job) string {
-	return fmt.Sprintf("{ID:%d Kind:%s Params:%s Credential:%s State:%s Items:%d/%d/%d Tasks:%d/%d/%d Requests:%d Summary:%q LastError:%q Created:%s Updated:%s Started:%s Finished:%s}",
+	return fmt.Sprintf("{ID:%d Kind:%s Params:%s Credential:%s State:%s Items:%d/%d/%d Tasks:%d/%d/%d Requests:%d Summary:%q LastError:%q Created:%s Updated:%s Started:%s Finished:%s Wait:%q until %s}",
 		j.ID, j.Kind, j.Params, j.Credential, j.State, j.ItemsTotal, j.ItemsDone, j.ItemsFailed,
 		j.TasksTotal, j.TasksDone, j.TasksFailed, j.Requests, j.Summary, j.LastError,
-		timeStr(j.CreatedAt), timeStr(j.UpdatedAt), ptrStr(j.StartedAt), ptrStr(j.FinishedAt))
+		timeStr(j.CreatedAt), timeStr(j.UpdatedAt), ptrStr(j.StartedAt), ptrStr(j.FinishedAt),
+		j.WaitQuota, ptrStr(j.WaitUntil))
 }
 
 // taskStr renders every field of task.
@@ -1249,6 +1263,122 @@ func (su suite) testRetryTask(t *testing.T) {
 	claim(t, s, id, "w", at(time.Hour))
 	err = s.RetryTask(t.Context(), store.Retry{TaskID: id, Owner: "intruder", RunAt: t0, Now: at(time.Hour)})
 	wantErr(t, "RetryTask(wrong owner)", err, store.ErrConflict)
+}
+
+func (su suite) testRetryTaskWaitQuota(t *testing.T) {
+	s := su.newStore(t)
+	j, ids := create(t, s, "k", t0, numbered(4, 1)...)
+	waits := func(what string, got store.Job, quota string, until time.Time) {
+		t.Helper()
+		if got.WaitQuota != quota || got.WaitUntil == nil || timeStr(*got.WaitUntil) != timeStr(until) {
+			t.Fatalf("%s = %s, want waiting for %q until %s", what, jobStr(got), quota, timeStr(until))
+		}
+	}
+
+	// A snooze on a quota records it on the job, and every read says so.
+	claim(t, s, ids[0], "w", t0)
+	retry(t, s, store.Retry{TaskID: ids[0], Owner: "w", RunAt: at(5 * time.Minute), Refund: true,
+		WaitQuota: "x-user-lookup", Now: at(time.Second)})
+	want := j
+	want.State, want.StartedAt, want.UpdatedAt = store.JobRunning, ptr(t0), at(time.Second)
+	want.WaitQuota, want.WaitUntil = "x-user-lookup", ptr(at(5*time.Minute))
+	wantJob(t, "GetJob after a snooze", getJob(t, s, j.ID), want)
+	jobs, err := s.ListJobs(t.Context(), store.JobFilter{})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("ListJobs = %d jobs, %v; want 1", len(jobs), err)
+	}
+	wantJob(t, "ListJobs after a snooze", jobs[0], want)
+
+	// The job keeps waiting for a later time that has not passed: a snooze
+	// until earlier leaves it. One until the same time or later replaces it.
+	claim(t, s, ids[1], "w", at(2*time.Second))
+	retry(t, s, store.Retry{TaskID: ids[1], Owner: "w", RunAt: at(3 * time.Minute), Refund: true,
+		WaitQuota: "earlier", Now: at(3 * time.Second)})
+	waits("job after an earlier snooze", getJob(t, s, j.ID), "x-user-lookup", at(5*time.Minute))
+	claim(t, s, ids[2], "w", at(4*time.Second))
+	retry(t, s, store.Retry{TaskID: ids[2], Owner: "w", RunAt: at(5 * time.Minute), Refund: true,
+		WaitQuota: "same time", Now: at(5 * time.Second)})
+	waits("job after a snooze until the same time", getJob(t, s, j.ID), "same time", at(5*time.Minute))
+	claim(t, s, ids[3], "w", at(6*time.Second))
+	retry(t, s, store.Retry{TaskID: ids[3], Owner: "w", RunAt: at(10 * time.Minute), Refund: true,
+		WaitQuota: "later", Now: at(7 * time.Second)})
+	waits("job after a later snooze", getJob(t, s, j.ID), "later", at(10*time.Minute))
+
+	// ClaimTask's job says so; a retry without a quota (a backoff) leaves
+	// the wait as it is.
+	_, claimed := claim(t, s, ids[0], "w", at(5*time.Minute))
+	waits("ClaimTask's job", claimed, "later", at(10*time.Minute))
+	retry(t, s, store.Retry{TaskID: ids[0], Owner: "w", RunAt: at(6 * time.Minute), Error: "HTTP 503",
+		Now: at(5*time.Minute + time.Second)})
+	waits("job after a backoff", getJob(t, s, j.ID), "later", at(10*time.Minute))
+
+	// Once the wait has passed (at its own time, too), any snooze replaces
+	// it, even one until an earlier time.
+	claim(t, s, ids[1], "w", at(10*time.Minute))
+	retry(t, s, store.Retry{TaskID: ids[1], Owner: "w", RunAt: at(9 * time.Minute), Refund: true,
+		WaitQuota: "after", Now: at(10 * time.Minute)})
+	waits("job after a snooze once the wait passed", getJob(t, s, j.ID), "after", at(9*time.Minute))
+
+	// CompleteTask's job says so while the job runs on.
+	claim(t, s, ids[2], "w", at(11*time.Minute))
+	done := complete(t, s, store.Completion{TaskID: ids[2], Owner: "w", Now: at(12 * time.Minute)})
+	waits("CompleteTask's job", done, "after", at(9*time.Minute))
+}
+
+func (su suite) testRetryTaskWaitQuotaCleared(t *testing.T) {
+	s := su.newStore(t)
+	snooze := func(id int64, now time.Time) {
+		t.Helper()
+		claim(t, s, id, "w", now)
+		retry(t, s, store.Retry{TaskID: id, Owner: "w", RunAt: now.Add(time.Minute), Refund: true, WaitQuota: "q", Now: now})
+	}
+	cleared := func(what string, got store.Job, state store.JobState) {
+		t.Helper()
+		if got.State != state || got.WaitQuota != "" || got.WaitUntil != nil {
+			t.Fatalf("%s = %s, want %s and not waiting", what, jobStr(got), state)
+		}
+	}
+
+	// A job that succeeds, fails or is cancelled waits for nothing.
+	succeeded, ids := create(t, s, "k", t0, store.NewTask{Items: 1})
+	snooze(ids[0], t0)
+	claim(t, s, ids[0], "w", at(time.Minute))
+	cleared("CompleteTask's finished job", complete(t, s, store.Completion{TaskID: ids[0], Owner: "w", Now: at(time.Minute)}), store.JobSucceeded)
+	cleared("GetJob of a succeeded job", getJob(t, s, succeeded.ID), store.JobSucceeded)
+
+	failed, ids := create(t, s, "k", t0, store.NewTask{Items: 1})
+	snooze(ids[0], t0)
+	claim(t, s, ids[0], "w", at(time.Minute))
+	got, err := s.FailTask(t.Context(), store.Failure{TaskID: ids[0], Owner: "w", Error: "x", Now: at(time.Minute), Finish: finish})
+	if err != nil {
+		t.Fatalf("FailTask: %v", err)
+	}
+	cleared("FailTask's finished job", got, store.JobFailed)
+	cleared("GetJob of a failed job", getJob(t, s, failed.ID), store.JobFailed)
+
+	// A cancelled job is cleared, and a task of it that a worker held and
+	// snoozes afterwards records nothing.
+	cancelled, ids := create(t, s, "k", t0, store.NewTask{Items: 1}, store.NewTask{Items: 1})
+	snooze(ids[0], t0)
+	claim(t, s, ids[1], "w", t0)
+	got, err = s.CancelJob(t.Context(), cancelled.ID, at(time.Second))
+	if err != nil {
+		t.Fatalf("CancelJob: %v", err)
+	}
+	cleared("CancelJob's job", got, store.JobCancelled)
+	retry(t, s, store.Retry{TaskID: ids[1], Owner: "w", RunAt: at(time.Hour), Refund: true, WaitQuota: "q", Now: at(2 * time.Second)})
+	cleared("GetJob of a cancelled job after a snooze", getJob(t, s, cancelled.ID), store.JobCancelled)
+
+	// A paused job still waits: it has not finished.
+	paused, ids := create(t, s, "k", t0, store.NewTask{Items: 1})
+	claim(t, s, ids[0], "w", t0)
+	if _, err := s.PauseJob(t.Context(), paused.ID, at(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	retry(t, s, store.Retry{TaskID: ids[0], Owner: "w", RunAt: at(time.Hour), Refund: true, WaitQuota: "q", Now: at(2 * time.Second)})
+	if got := getJob(t, s, paused.ID); got.WaitQuota != "q" || got.WaitUntil == nil || !got.WaitUntil.Equal(at(time.Hour)) {
+		t.Errorf("paused job after a snooze = %s, want waiting for q until t0+1h", jobStr(got))
+	}
 }
 
 func (su suite) testFailTask(t *testing.T) {

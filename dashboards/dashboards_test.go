@@ -1,18 +1,21 @@
 package dashboards_test
 
 import (
+	"context"
 	"encoding/json"
 	"io/fs"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pacerhq/pacer/dashboards"
 	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/ratelimit"
 )
 
 // registered returns the metric names pacer's processes register, with the
@@ -22,6 +25,7 @@ func registered(t *testing.T) map[string]bool {
 	reg := prometheus.NewRegistry()
 	jobs.NewMetrics(reg, []string{"tweet_lookup"}, []string{"demo"})
 	reg.MustRegister(collectors.NewBuildInfoCollector())
+	quotaMetrics(t, reg)
 	names := map[string]bool{"pacer_jobs": true} // collected from the store at scrape time
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -38,6 +42,42 @@ func registered(t *testing.T) map[string]bool {
 	}
 	return names
 }
+
+// quotaMetrics registers the ratelimit metrics on reg and has a Limiter
+// observe one answer, since the upstream's remaining and reset have series
+// only once it has reported them.
+func quotaMetrics(t *testing.T, reg prometheus.Registerer) {
+	t.Helper()
+	q := ratelimit.Quota{Key: "demo", Limit: 10, Window: time.Minute}
+	lim, err := ratelimit.NewLimiter(ratelimit.Config{Ledger: roomyLedger{}, Metrics: ratelimit.NewMetrics(reg, []ratelimit.Quota{q})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := lim.Wait(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lim.Observe(t.Context(), g, ratelimit.Observation{Limit: 10, Remaining: 9, Reset: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// roomyLedger always has room.
+type roomyLedger struct{}
+
+func (roomyLedger) SpendQuota(context.Context, string, int, time.Duration, int, time.Time) (bool, time.Time, error) {
+	return true, time.Time{}, nil
+}
+
+func (roomyLedger) TakeWindow(context.Context, string, int, time.Duration, time.Duration, int, time.Time) (bool, int64, int, time.Time, error) {
+	return true, 1, 1, time.Time{}, nil
+}
+
+func (roomyLedger) ObserveWindow(context.Context, string, int64, int, int, int, time.Time, time.Time) error {
+	return nil
+}
+
+func (roomyLedger) BlockQuota(context.Context, string, time.Time) error { return nil }
 
 var metricName = regexp.MustCompile(`\bpacer_[a-z_]+\b`)
 

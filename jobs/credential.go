@@ -1,8 +1,8 @@
 package jobs
 
 import (
+	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 
 	"github.com/pacerhq/pacer/ratelimit"
@@ -45,17 +45,53 @@ func (cs Credentials) Names() []string {
 	return names
 }
 
-// authTransport adds a credential's bearer token to each request.
-type authTransport struct {
-	base  http.RoundTripper
-	token string
+// Pools are named sets of credentials a job may spread its requests over:
+// pool name → credential names, in order. A pool's name may not also be a
+// credential's.
+type Pools map[string][]string
+
+// Validate reports what is wrong with ps given the declared credentials:
+// a pool named like a credential, empty, naming an undeclared credential or
+// one twice. Errors start with the pool's name.
+func (ps Pools) Validate(creds Credentials) error {
+	for name, members := range ps {
+		if _, clash := creds[name]; clash {
+			return fmt.Errorf("%s: a pool may not have the name of a credential", name)
+		}
+		if len(members) == 0 {
+			return fmt.Errorf("%s.credentials: empty", name)
+		}
+		seen := map[string]bool{}
+		for _, m := range members {
+			if _, ok := creds[m]; !ok {
+				return fmt.Errorf("%s.credentials: %q is not a declared credential", name, m)
+			}
+			if seen[m] {
+				return fmt.Errorf("%s.credentials: %s is listed twice", name, m)
+			}
+			seen[m] = true
+		}
+	}
+	return nil
 }
 
-func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.token == "" {
-		return t.base.RoundTrip(req)
+// resolve returns the credentials that name stands for: the credential of
+// that name, or the members of the pool of that name.
+func (cs Credentials) resolve(name string, pools Pools) ([]Credential, bool) {
+	if c, ok := cs[name]; ok {
+		return []Credential{c}, true
 	}
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+t.token)
-	return t.base.RoundTrip(r)
+	members, ok := pools[name]
+	if !ok {
+		return nil, false
+	}
+	out := make([]Credential, 0, len(members))
+	for _, m := range members {
+		c, ok := cs[m]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, c)
+	}
+	return out, true
 }

@@ -55,6 +55,9 @@ type rig struct {
 }
 
 type rigConfig struct {
+	// pool makes "main" a pool of credentials "a" and "b" (tokens good-token
+	// and good-token-2), each with quotas named a and b like quotas.
+	pool    bool
 	sandbox sandbox.Config
 	quotas  []ratelimit.Quota
 	token   string
@@ -72,7 +75,7 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	rc.sandbox.Tokens = []string{"good-token"}
+	rc.sandbox.Tokens = []string{"good-token", "good-token-2"}
 	sb, err := sandbox.New(rc.sandbox)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +92,22 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 		rc.token = "good-token"
 	}
 	creds := jobs.Credentials{"main": {Name: "main", Token: rc.token, Quotas: rc.quotas}}
+	var pools jobs.Pools
+	if rc.pool {
+		rename := func(key string) []ratelimit.Quota {
+			var qs []ratelimit.Quota
+			for _, q := range rc.quotas {
+				q.Key = key
+				qs = append(qs, q)
+			}
+			return qs
+		}
+		creds = jobs.Credentials{
+			"a": {Name: "a", Token: "good-token", Quotas: rename("a")},
+			"b": {Name: "b", Token: "good-token-2", Quotas: rename("b")},
+		}
+		pools = jobs.Pools{"main": {"a", "b"}}
+	}
 	b := inproc.New()
 	t.Cleanup(func() { b.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -101,7 +120,7 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 		t.Fatal(err)
 	}
 	wc := jobs.WorkerConfig{
-		Store: s, Broker: b, Kinds: kinds, Credentials: creds, Limiter: limiter,
+		Store: s, Broker: b, Kinds: kinds, Credentials: creds, Pools: pools, Limiter: limiter,
 		Concurrency: 4, TaskTimeout: 5 * time.Second, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
 		Logger: log,
 	}
@@ -112,7 +131,7 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := jobs.NewService(jobs.ServiceConfig{Store: s, Kinds: kinds, Credentials: creds, Nudge: disp.Nudge})
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: s, Kinds: kinds, Credentials: creds, Pools: pools, Nudge: disp.Nudge})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,14 +235,33 @@ func TestPermanentErrorFailsJob(t *testing.T) {
 	if j.State != store.JobFailed || j.ItemsFailed != 250 || j.TasksFailed != 3 {
 		t.Fatalf("job %+v: want failed with 250 items failed", j)
 	}
-	if !strings.Contains(j.Summary, "0 of 250 items, 250 failed") || !strings.Contains(j.Summary, "401") {
+	if !strings.Contains(j.Summary, "0 of 250 items, 250 failed") {
 		t.Errorf("summary %q", j.Summary)
+	}
+	errored, err := r.store.ListErroredTasks(t.Context(), j.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	said401 := false
+	for _, task := range errored {
+		said401 = said401 || strings.Contains(task.LastError, "401 Unauthorized")
+		if strings.Contains(task.LastError, "?ids=") {
+			t.Errorf("task error carries the request's query: %q", task.LastError)
+		}
+	}
+	if !said401 {
+		t.Errorf("no task error names the 401: %+v", errored)
 	}
 	if strings.Contains(j.Summary, "revoked-token") || strings.Contains(j.LastError, "revoked-token") {
 		t.Fatalf("the token leaked into the job: %q / %q", j.Summary, j.LastError)
 	}
-	if s := r.sandbox.Stats(); s.Unauthorized != 3 {
+	// The first 401 retires the credential; tasks after it fail without a
+	// request.
+	if s := r.sandbox.Stats(); s.Unauthorized < 1 || s.Unauthorized > 3 || s.Requests != s.Unauthorized {
 		t.Fatalf("sandbox %+v: a 401 must not be retried", s)
+	}
+	if retired, err := r.store.ListRetiredCredentials(t.Context()); err != nil || len(retired) != 1 || retired[0].Name != "main" {
+		t.Fatalf("retired %+v, %v: want main", retired, err)
 	}
 }
 
@@ -514,5 +552,61 @@ func TestRepublishOnStart(t *testing.T) {
 	defer r.worker.Stop(context.Background())
 	if j = r.waitFinished(t, j.ID); j.State != store.JobSucceeded || j.Requests != 7 {
 		t.Fatalf("job %+v: want success in 7 requests, each task published once after the restart", j)
+	}
+}
+
+// A pool of two credentials spreads a job over both and takes half the
+// windows one credential needs.
+func TestPoolSpreadsRequests(t *testing.T) {
+	window := 500 * time.Millisecond
+	r := newRig(t, rigConfig{
+		pool:    true,
+		sandbox: sandbox.Config{Limit: 3, Window: window},
+		quotas:  []ratelimit.Quota{{Limit: 3, Window: window}},
+	})
+	r.start(t)
+	j := r.waitFinished(t, r.submit(t, 1200).ID)
+	if j.State != store.JobSucceeded || j.Requests != 12 {
+		t.Fatalf("job %+v", j)
+	}
+	s := r.sandbox.Stats()
+	a, b := s.Tokens["good-token"], s.Tokens["good-token-2"]
+	if s.OverQuota != 0 || a.Served != 6 || b.Served != 6 {
+		t.Fatalf("sandbox %+v: want 6 requests on each credential, none over quota", s)
+	}
+	// 12 requests at 3 a window: one credential needs 4 windows; two, 2 each.
+	if len(a.Windows) != 2 || len(b.Windows) != 2 {
+		t.Fatalf("windows a %v, b %v: want 2 each", a.Windows, b.Windows)
+	}
+}
+
+// A credential that starts answering 401 is retired, in the store for every
+// process, and the job finishes on the other.
+func TestPoolRetiresRefusedCredential(t *testing.T) {
+	r := newRig(t, rigConfig{pool: true, quotas: []ratelimit.Quota{{Limit: 100, Window: time.Minute}}})
+	r.sandbox.Revoke("good-token")
+	r.start(t)
+	j := r.waitFinished(t, r.submit(t, 1000).ID)
+	if j.State != store.JobSucceeded || j.ItemsDone != 1000 || j.TasksFailed != 0 {
+		t.Fatalf("job %+v: want success on credential b", j)
+	}
+	retired, err := r.store.ListRetiredCredentials(t.Context())
+	if err != nil || len(retired) != 1 || retired[0].Name != "a" || !strings.Contains(retired[0].Reason, "401") {
+		t.Fatalf("retired %+v, %v: want a, for its 401", retired, err)
+	}
+	if s := r.sandbox.Stats(); s.Tokens["good-token-2"].Served != 10 || s.Unauthorized > 4 {
+		t.Fatalf("sandbox %+v: want b to serve all 10, and a refused at most once per worker slot", s)
+	}
+	// A job on a pool whose every credential is retired fails at once.
+	r.sandbox.Revoke("good-token-2")
+	j = r.waitFinished(t, r.submit(t, 100).ID)
+	if j.State != store.JobFailed || !strings.Contains(j.LastError, "401") {
+		t.Fatalf("job on a pool whose last credential was revoked: %+v", j)
+	}
+	// The next job fails at once, without a request: no credential is left.
+	before := r.sandbox.Stats().Requests
+	j = r.waitFinished(t, r.submit(t, 100).ID)
+	if j.State != store.JobFailed || !strings.Contains(j.LastError, "every credential of main is retired") || r.sandbox.Stats().Requests != before {
+		t.Fatalf("job on a dead pool: %+v", j)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // the CLI.
 type Submission struct {
 	Kind       string
-	Credential string
+	Credential string          // a credential's or a pool's name
 	Params     json.RawMessage // kind-specific; empty for none
 	// Items streams the job's items, one per line; nil for none. Submit
 	// reads it to the end (or to the first bad item) and never holds it whole.
@@ -29,6 +30,7 @@ type ServiceConfig struct {
 	Store       store.Store // required
 	Kinds       *Registry   // required
 	Credentials Credentials // the credentials jobs may name
+	Pools       Pools       // the pools jobs may name instead
 	// Nudge is called after a job's tasks are committed, so that a
 	// dispatcher in the same process publishes them at once instead of at
 	// its next tick. Optional.
@@ -48,6 +50,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Store == nil || cfg.Kinds == nil {
 		return nil, errors.New("jobs service config: Store and Kinds are required")
 	}
+	if err := cfg.Pools.Validate(cfg.Credentials); err != nil {
+		return nil, fmt.Errorf("jobs service config: pools.%w", err)
+	}
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
@@ -60,8 +65,16 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 // Kinds returns the names of the kinds a job may have.
 func (s *Service) Kinds() []string { return s.cfg.Kinds.Names() }
 
-// CredentialNames returns the names of the credentials a job may name.
-func (s *Service) CredentialNames() []string { return s.cfg.Credentials.Names() }
+// CredentialNames returns the names of the credentials and pools a job may
+// name, sorted.
+func (s *Service) CredentialNames() []string {
+	names := s.cfg.Credentials.Names()
+	for p := range s.cfg.Pools {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	return names
+}
 
 // Submit validates sub, plans it into tasks and commits the job and all its
 // tasks in one transaction. Bad input is a *ValidationError naming the field;
@@ -77,8 +90,8 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error)
 	if sub.Credential == "" {
 		return store.Job{}, Invalid("credential", "missing; one of %s", strings.Join(s.CredentialNames(), ", "))
 	}
-	if _, ok := s.cfg.Credentials[sub.Credential]; !ok {
-		return store.Job{}, Invalid("credential", "unknown credential %q; declared: %s", sub.Credential, strings.Join(s.CredentialNames(), ", "))
+	if _, ok := s.cfg.Credentials.resolve(sub.Credential, s.cfg.Pools); !ok {
+		return store.Job{}, Invalid("credential", "unknown credential or pool %q; declared: %s", sub.Credential, strings.Join(s.CredentialNames(), ", "))
 	}
 	params, err := kind.Prepare(sub.Params)
 	if err != nil {
@@ -156,6 +169,13 @@ func (s *Service) Resume(ctx context.Context, id int64) (store.Job, error) {
 		s.cfg.Nudge()
 	}
 	return j, err
+}
+
+// RestoreCredential puts a credential the upstream refused back in use, in
+// every process (a worker notices within seconds): for after its token was
+// replaced. store.ErrNotFound if it was not retired.
+func (s *Service) RestoreCredential(ctx context.Context, name string) error {
+	return s.cfg.Store.RestoreCredential(ctx, name)
 }
 
 // Finish decides a finished job's state and summary: it failed when nothing

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ type WorkerConfig struct {
 	Broker      broker.Broker      // required
 	Kinds       *Registry          // required
 	Credentials Credentials        // the credentials jobs name
+	Pools       Pools              // the pools jobs name
 	Limiter     *ratelimit.Limiter // required when a credential has a quota
 	// Concurrency is how many tasks run at once; it is also the broker
 	// prefetch. Default 4.
@@ -60,6 +62,9 @@ func (c *WorkerConfig) validate() error {
 		if len(cr.Quotas) > 0 && c.Limiter == nil {
 			return fmt.Errorf("worker config: credential %s has a quota but no Limiter is set", cr.Name)
 		}
+	}
+	if err := c.Pools.Validate(c.Credentials); err != nil {
+		return fmt.Errorf("worker config: pools.%w", err)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 4
@@ -108,8 +113,9 @@ func (c *WorkerConfig) validate() error {
 // Worker consumes task deliveries and runs them. Start it once; Stop it
 // once (more calls are harmless). It is safe for concurrent use.
 type Worker struct {
-	cfg WorkerConfig
-	log *slog.Logger
+	cfg     WorkerConfig
+	log     *slog.Logger
+	retired *retiredSet // credentials the upstream refused
 
 	mu      sync.Mutex
 	started bool
@@ -126,7 +132,11 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Worker{cfg: cfg, log: cfg.Logger.With("owner", cfg.Owner), quit: make(chan struct{})}, nil
+	log := cfg.Logger.With("owner", cfg.Owner)
+	return &Worker{
+		cfg: cfg, log: log, quit: make(chan struct{}),
+		retired: &retiredSet{store: cfg.Store, refresh: 5 * time.Second, now: cfg.NowFunc, log: log},
+	}, nil
 }
 
 // Start begins consuming with Concurrency handlers. ctx bounds the whole
@@ -258,24 +268,14 @@ func (w *Worker) attempt(ctx context.Context, task store.Task, job store.Job) (o
 	if !ok {
 		return Outcome{}, 0, Permanent(fmt.Errorf("kind %q is not registered in this worker", job.Kind))
 	}
-	cred, ok := w.cfg.Credentials[job.Credential]
+	creds, ok := w.cfg.Credentials.resolve(job.Credential, w.cfg.Pools)
 	if !ok {
-		return Outcome{}, 0, Permanent(fmt.Errorf("credential %q is not configured in this worker", job.Credential))
+		return Outcome{}, 0, Permanent(fmt.Errorf("credential or pool %q is not configured in this worker", job.Credential))
 	}
 	var sent atomic.Int64
-	quotaKey := ""
-	if len(cred.Quotas) > 0 {
-		quotaKey = cred.Quotas[0].Key
-	}
-	client := &http.Client{Transport: &ratelimit.Transport{
-		Base: &countingTransport{
-			base:    &authTransport{base: w.cfg.HTTPTransport, token: cred.Token},
-			sent:    &sent,
-			metrics: w.cfg.Metrics,
-			quota:   quotaKey,
-		},
-		Limiter: w.cfg.Limiter,
-		Quotas:  cred.Quotas,
+	client := &http.Client{Transport: &upstreamTransport{
+		base: w.cfg.HTTPTransport, limiter: w.cfg.Limiter, name: job.Credential, creds: creds,
+		retired: w.retired, sent: &sent, metrics: w.cfg.Metrics, log: w.log, now: w.cfg.NowFunc,
 	}}
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.TaskTimeout)
 	defer cancel()
@@ -395,33 +395,23 @@ func Backoff(attempt int, lo, hi time.Duration) time.Duration {
 }
 
 // errorText is what the store and the page show of an error: bounded, and
-// with any URL's userinfo redacted.
+// with a request URL cut to its scheme, host and path. The query goes: it
+// is long (a hundred ids) and some APIs carry keys in it; userinfo goes too.
 func errorText(err error) string {
+	s := err.Error()
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if u, perr := url.Parse(ue.URL); perr == nil {
-			ue.URL = u.Redacted()
+			// Wrappers formatted the URL into their text already: replace
+			// it there, on a copy.
+			short := *ue
+			u.User, u.RawQuery, u.Fragment = nil, "", ""
+			short.URL = u.String()
+			s = strings.ReplaceAll(s, ue.Error(), short.Error())
 		}
 	}
-	s := err.Error()
 	if len(s) > 500 {
 		s = s[:500] + "…"
 	}
 	return s
-}
-
-// countingTransport counts the requests actually sent for one attempt and
-// records them in the metrics.
-type countingTransport struct {
-	base    http.RoundTripper
-	sent    *atomic.Int64
-	metrics *Metrics
-	quota   string
-}
-
-func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.sent.Add(1)
-	resp, err := t.base.RoundTrip(req)
-	t.metrics.request(t.quota, resp, err)
-	return resp, err
 }

@@ -2,6 +2,10 @@ package ratelimit_test
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pacerhq/pacer/ratelimit"
 )
@@ -14,4 +18,15 @@ func ExampleParseLimit() {
 	// Output:
 	// 900 15m0s <nil>
 	// limit "900 per quarter hour": want requests/window, as in 900/15m
+}
+
+func ExampleNewMetrics() {
+	reg := prometheus.NewRegistry()
+	m := ratelimit.NewMetrics(reg, []ratelimit.Quota{{Key: "x-app", Limit: 900, Window: 15 * time.Minute}})
+	_ = ratelimit.Config{Metrics: m} // and a Ledger, for NewLimiter
+	// Declared quotas have series from the start: the limit, and zero
+	// waits, throttles and rejections.
+	fmt.Println(testutil.CollectAndCount(reg), testutil.CollectAndCount(reg, "pacer_ratelimit_limit"))
+	// Output:
+	// 4 1
 }

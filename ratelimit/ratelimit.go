@@ -131,6 +131,9 @@ type Config struct {
 	MaxWait time.Duration
 	// NowFunc returns the current time. Default time.Now.
 	NowFunc func() time.Time
+	// Metrics records waits, throttles and what the upstream reports about
+	// each quota. Default nil: record nothing.
+	Metrics *Metrics
 }
 
 // Limiter admits requests against quotas held in a Ledger. It remembers, per
@@ -142,9 +145,11 @@ type Limiter struct {
 	margin  time.Duration
 	maxWait time.Duration
 	now     func() time.Time
+	metrics *Metrics
 
-	mu      sync.Mutex
-	blocked map[string]time.Time // key → the ledger's last retryAt
+	mu        sync.Mutex
+	blocked   map[string]time.Time // key → the ledger's last retryAt
+	remaining map[string]int       // key → requests left, as last seen
 }
 
 // NewLimiter returns a Limiter for cfg.
@@ -165,11 +170,13 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 		cfg.NowFunc = time.Now
 	}
 	return &Limiter{
-		ledger:  cfg.Ledger,
-		margin:  cfg.Margin,
-		maxWait: max(cfg.MaxWait, 0),
-		now:     cfg.NowFunc,
-		blocked: make(map[string]time.Time),
+		ledger:    cfg.Ledger,
+		margin:    cfg.Margin,
+		maxWait:   max(cfg.MaxWait, 0),
+		now:       cfg.NowFunc,
+		metrics:   cfg.Metrics,
+		blocked:   make(map[string]time.Time),
+		remaining: make(map[string]int),
 	}, nil
 }
 
@@ -191,6 +198,9 @@ type Grant struct {
 // Quotas are taken shortest window first, so that when a later, longer one
 // refuses, what was already taken and now goes unused is the cheapest: a
 // second of a "1 per second" quota rather than a slot of a monthly one.
+//
+// With [Config.Metrics] set, an admitted request records how long Wait took
+// under each of qs, and a *ThrottledError counts against the quota it names.
 func (l *Limiter) Wait(ctx context.Context, qs ...Quota) (Grant, error) {
 	if len(qs) == 0 {
 		return Grant{}, nil
@@ -200,9 +210,23 @@ func (l *Limiter) Wait(ctx context.Context, qs ...Quota) (Grant, error) {
 			return Grant{}, err
 		}
 	}
+	start := l.now()
+	g, err := l.wait(ctx, qs, start.Add(l.maxWait))
+	l.record(qs, start, err)
+	return g, err
+}
+
+// wait is Wait with the time until which it may sleep; the zero deadline
+// means not at all.
+func (l *Limiter) wait(ctx context.Context, qs []Quota, deadline time.Time) (Grant, error) {
+	if len(qs) == 0 {
+		return Grant{}, nil
+	}
+	if deadline.IsZero() {
+		deadline = l.now()
+	}
 	ordered := slices.Clone(qs)
 	slices.SortStableFunc(ordered, func(a, b Quota) int { return cmp.Compare(a.Window, b.Window) })
-	deadline := l.now().Add(l.maxWait)
 	g := Grant{primary: qs[0], ok: true}
 	for _, q := range ordered {
 		generation, ordinal, err := l.take(ctx, q, deadline)
@@ -241,8 +265,12 @@ func (l *Limiter) take(ctx context.Context, q Quota, deadline time.Time) (genera
 				return 0, 0, fmt.Errorf("take quota %s: %w", q.Key, err)
 			}
 			if ok {
+				if !q.Sliding {
+					l.seen(q.Key, q.Limit-ordinal)
+				}
 				return generation, ordinal, nil
 			}
+			l.seen(q.Key, 0)
 			until = l.block(q.Key, retryAt)
 		}
 		if until.After(deadline) {
@@ -261,17 +289,24 @@ func (l *Limiter) take(ctx context.Context, q Quota, deadline time.Time) (genera
 // remains. A throttled answer blocks that quota in every process until the
 // upstream's reset or Retry-After, or, if it named neither, until a window
 // has passed; Observe then returns a *ThrottledError saying until when.
+//
+// With [Config.Metrics] set, Observe first records what o reports about
+// that quota: limit, remaining, reset and a refusal.
 func (l *Limiter) Observe(ctx context.Context, g Grant, o Observation) error {
 	if !g.ok || !o.Known() {
 		return nil
 	}
 	q, now := g.primary, l.now()
+	l.metrics.observe(q.Key, o)
 	if !q.Sliding {
 		if err := l.ledger.ObserveWindow(ctx, q.Key, g.generation, g.ordinal, max(o.Limit, 0), o.Remaining, o.Reset, now); err != nil {
 			return fmt.Errorf("observe quota %s: %w", q.Key, err)
 		}
 		if o.Remaining == 0 && o.Reset.After(now) {
 			l.block(q.Key, o.Reset)
+		}
+		if o.Remaining >= 0 {
+			l.seen(q.Key, o.Remaining)
 		}
 	}
 	if !o.Throttled {

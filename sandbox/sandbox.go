@@ -189,6 +189,7 @@ type Server struct {
 	limit   int
 	window  time.Duration
 	tokens  map[string]bool // nil: any non-empty token
+	revoked map[string]bool // tokens answered 401 from now on
 	missing int             // effective percent, 0 to 100
 	now     func() time.Time
 	words   []string
@@ -299,6 +300,17 @@ func (s *Server) IDRequests(id string) int {
 
 // Reset zeroes s's counters and closes every quota window, as if s were new.
 // The faults and the state of the fault generator are kept.
+// Revoke makes the sandbox answer every later request with token 401, as
+// an upstream does for a revoked or suspended credential.
+func (s *Server) Revoke(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = make(map[string]bool)
+	}
+	s.revoked[token] = true
+}
+
 // SpendWindow makes the quota window of token answer as if it were used up,
 // from now until it resets (opening one if none is open): every request
 // gets a 429 with x-rate-limit-remaining: 0, counted in Stats.Refused, not
@@ -361,7 +373,7 @@ func (s *Server) arrive(token string, now time.Time) admission {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Requests++
-	a := admission{authorized: token != "" && (s.tokens == nil || s.tokens[token])}
+	a := admission{authorized: token != "" && (s.tokens == nil || s.tokens[token]) && !s.revoked[token]}
 	if !a.authorized {
 		s.stats.Unauthorized++
 		return a

@@ -905,3 +905,29 @@ func TestSpendWindow(t *testing.T) {
 		t.Fatalf("after the reset: %s", resp.Status)
 	}
 }
+
+func TestRevoke(t *testing.T) {
+	sb, err := sandbox.New(sandbox.Config{Tokens: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	status := func(token string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/2/tweets?ids=20", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b := status("a"), status("b"); a != 200 || b != 200 {
+		t.Fatalf("before Revoke: %d %d", a, b)
+	}
+	sb.Revoke("a")
+	if a, b := status("a"), status("b"); a != 401 || b != 200 {
+		t.Fatalf("after Revoke(a): %d %d, want 401 200", a, b)
+	}
+}

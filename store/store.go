@@ -361,6 +361,24 @@ type Store interface {
 	// its reset, say), in every process. A block never shortens an earlier,
 	// later one.
 	BlockQuota(ctx context.Context, key string, until time.Time) error
+
+	// RetireCredential records that credential name is out of use, for
+	// reason, in every process. Retiring a retired credential keeps the
+	// first record. name must not be empty.
+	RetireCredential(ctx context.Context, name, reason string, now time.Time) error
+	// ListRetiredCredentials returns every retired credential, by name.
+	ListRetiredCredentials(ctx context.Context) ([]RetiredCredential, error)
+	// RestoreCredential puts a retired credential back in use. ErrNotFound
+	// if it was not retired.
+	RestoreCredential(ctx context.Context, name string) error
+}
+
+// RetiredCredential is a credential taken out of use because its upstream
+// refused it (a 401, or a 403 not about rate).
+type RetiredCredential struct {
+	Name      string    `db:"name"`
+	Reason    string    `db:"reason"` // what the upstream answered, never the token
+	RetiredAt time.Time `db:"retired_at"`
 }
 
 // JobKindState keys CountJobs.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -169,4 +170,34 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, viewJob(job, s.cfg.NowFunc()))
+}
+
+// apiRetired lists the credentials the upstream refused (401, or a 403 not
+// about rate), which no worker uses any more.
+func (s *Server) apiRetired(w http.ResponseWriter, r *http.Request) {
+	list, err := s.cfg.Reader.ListRetiredCredentials(r.Context())
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := struct {
+		Retired []store.RetiredCredential `json:"retired"`
+	}{Retired: list}
+	if out.Retired == nil {
+		out.Retired = []store.RetiredCredential{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiRestore puts a retired credential back in use, once its token is fixed.
+func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.cfg.Jobs.RestoreCredential(r.Context(), name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = jobs.Invalid("name", "credential %q is not retired", name)
+		}
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"restored": name})
 }

@@ -37,6 +37,11 @@ func (s *Server) pageJobs(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
+	retired, err := s.cfg.Reader.ListRetiredCredentials(r.Context())
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
 	now := s.cfg.NowFunc()
 	views := make([]JobView, len(list))
 	live := false
@@ -60,7 +65,7 @@ func (s *Server) pageJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "jobs.html", map[string]any{
 		"Title": "Jobs", "Jobs": views, "Refresh": live, "Next": next,
-		"States": store.JobStates, "Kinds": s.cfg.Jobs.Kinds(), "Filter": f,
+		"States": store.JobStates, "Kinds": s.cfg.Jobs.Kinds(), "Filter": f, "Retired": retired,
 	})
 }
 

@@ -36,6 +36,7 @@ type JobService interface {
 	Cancel(ctx context.Context, id int64) (store.Job, error)
 	Pause(ctx context.Context, id int64) (store.Job, error)
 	Resume(ctx context.Context, id int64) (store.Job, error)
+	RestoreCredential(ctx context.Context, name string) error
 	Kinds() []string
 	CredentialNames() []string
 }
@@ -47,6 +48,7 @@ type Reader interface {
 	CountResults(ctx context.Context, jobID int64) (map[store.ResultStatus]int64, error)
 	CountTasks(ctx context.Context, jobID int64) (map[store.TaskState]int64, error)
 	ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]store.Task, error)
+	ListRetiredCredentials(ctx context.Context) ([]store.RetiredCredential, error)
 }
 
 // Config configures the web handler.
@@ -125,6 +127,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.apiGetJob)
 	m.HandleFunc("GET /api/v1/jobs/{id}/results", s.apiResults)
 	m.HandleFunc("POST /api/v1/jobs/{id}/{action}", s.apiAction)
+	m.HandleFunc("GET /api/v1/credentials/retired", s.apiRetired)
+	m.HandleFunc("POST /api/v1/credentials/{name}/restore", s.apiRestore)
 
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

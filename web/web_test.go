@@ -329,3 +329,32 @@ func TestRateLimitedJobShowsItsWait(t *testing.T) {
 		t.Fatalf("API job %+v: want rate-limited until %s by x-user-lookup", v, until)
 	}
 }
+
+func TestRetiredCredentialsShown(t *testing.T) {
+	e := newEnv(t)
+	if _, body := e.do(t, "GET", "/api/v1/credentials/retired", "", nil); body != "{\"retired\":[]}\n" {
+		t.Fatalf("no retired credentials: %q", body)
+	}
+	if err := e.store.RetireCredential(t.Context(), "user-token", "upstream answered 401 Unauthorized", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := e.do(t, "GET", "/", "", nil); !strings.Contains(body, "user-token: upstream answered 401 Unauthorized") {
+		t.Fatalf("the jobs page does not show the retired credential:\n%s", body)
+	}
+	_, body := e.do(t, "GET", "/api/v1/credentials/retired", "", nil)
+	var out struct {
+		Retired []store.RetiredCredential `json:"retired"`
+	}
+	if err := json.Unmarshal([]byte(body), &out); err != nil || len(out.Retired) != 1 || out.Retired[0].Name != "user-token" {
+		t.Fatalf("API: %s (%v)", body, err)
+	}
+	if resp, body := e.do(t, "POST", "/api/v1/credentials/user-token/restore", "", nil); resp.StatusCode != 200 {
+		t.Fatalf("restore: %s %s", resp.Status, body)
+	}
+	if resp, body := e.do(t, "POST", "/api/v1/credentials/user-token/restore", "", nil); resp.StatusCode != 400 || !strings.Contains(body, `"field":"name"`) {
+		t.Fatalf("restoring again: %s %s", resp.Status, body)
+	}
+	if _, body := e.do(t, "GET", "/", "", nil); strings.Contains(body, "Retired credentials") {
+		t.Fatal("a restored credential is still shown as retired")
+	}
+}

@@ -43,6 +43,14 @@ type options struct {
 	quotaMargin    time.Duration
 	logLevel       string
 	logFormat      string
+
+	// metrics is not a flag: it is where newWorker registers the quota
+	// metrics, set by a subcommand once it has built its registry. nil
+	// registers none (bench runs several workers in one process).
+	metrics prometheus.Registerer
+	// pools is not a flag either: the pools of the credentials file, for
+	// newWorker.
+	pools jobs.Pools
 }
 
 func (o *options) storeFlags(f *flagSet, defaultDB string) {
@@ -185,6 +193,16 @@ func quotaKeys(creds jobs.Credentials) []string {
 	return keys
 }
 
+// quotas returns every quota of every credential, in the order of
+// quotaKeys. The config gives each quota its own name across credentials.
+func quotas(creds jobs.Credentials) []ratelimit.Quota {
+	var qs []ratelimit.Quota
+	for _, name := range creds.Names() {
+		qs = append(qs, creds[name].Quotas...)
+	}
+	return qs
+}
+
 func newMetricsRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -207,12 +225,16 @@ type components struct {
 }
 
 func newWorker(o *options, s store.Store, b broker.Broker, kinds *jobs.Registry, creds jobs.Credentials, m *jobs.Metrics, log *slog.Logger) (*jobs.Worker, error) {
-	limiter, err := ratelimit.NewLimiter(ratelimit.Config{Ledger: s, Margin: o.quotaMargin})
+	var qm *ratelimit.Metrics
+	if o.metrics != nil {
+		qm = ratelimit.NewMetrics(o.metrics, quotas(creds))
+	}
+	limiter, err := ratelimit.NewLimiter(ratelimit.Config{Ledger: s, Margin: o.quotaMargin, Metrics: qm})
 	if err != nil {
 		return nil, err
 	}
 	return jobs.NewWorker(jobs.WorkerConfig{
-		Store: s, Broker: b, Kinds: kinds, Credentials: creds, Limiter: limiter,
+		Store: s, Broker: b, Kinds: kinds, Credentials: creds, Pools: o.pools, Limiter: limiter,
 		Concurrency: o.concurrency, TaskTimeout: o.taskTimeout, Lease: o.lease, MaxAttempts: o.maxAttempts,
 		Logger: log, Metrics: m,
 	})

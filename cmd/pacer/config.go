@@ -31,8 +31,22 @@ import (
 //	name    = "app-1s"
 //	limit   = "1/s"
 //	sliding = true                    # counted over any span, not fixed windows
+//
+//	[pools.research]                  # credentials a job may spread its requests over
+//	credentials = ["research", "app"] # each request goes to the one with the most quota left
 type fileConfig struct {
 	Credentials map[string]credentialConfig `toml:"credentials"`
+	Pools       map[string]poolConfig       `toml:"pools"`
+}
+
+type poolConfig struct {
+	Credentials []string `toml:"credentials"`
+}
+
+// settings are what a credentials file declares.
+type settings struct {
+	creds jobs.Credentials
+	pools jobs.Pools
 }
 
 type credentialConfig struct {
@@ -55,11 +69,11 @@ var credentialName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 // processes that only need the credentials' names and quotas (serve), so
 // that tokens live only where requests are made. Every error names the key
 // that is wrong; a token never appears in one.
-func parseConfig(data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (jobs.Credentials, error) {
+func parseConfig(data []byte, getenv func(string) string, readFile func(string) ([]byte, error)) (settings, error) {
 	var fc fileConfig
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&fc)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return settings{}, fmt.Errorf("config: %w", err)
 	}
 	if und := md.Undecoded(); len(und) > 0 {
 		keys := make([]string, len(und))
@@ -67,10 +81,10 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return nil, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, quota, quotas.name, quotas.limit, quotas.sliding)", strings.Join(keys, ", "))
+		return settings{}, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, quota, quotas.name, quotas.limit, quotas.sliding; pools.<name>.credentials)", strings.Join(keys, ", "))
 	}
 	if len(fc.Credentials) == 0 {
-		return nil, fmt.Errorf("config: no [credentials.<name>] declared")
+		return settings{}, fmt.Errorf("config: no [credentials.<name>] declared")
 	}
 	creds := make(jobs.Credentials, len(fc.Credentials))
 	quotaOwners := map[string]string{} // the ledger keys quotas by name: one name, one quota
@@ -82,33 +96,33 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 	for _, name := range names {
 		cc := fc.Credentials[name]
 		if !credentialName.MatchString(name) {
-			return nil, fmt.Errorf("config: credentials.%q: a name is 1-63 lower-case letters, digits, '_', '.' or '-'", name)
+			return settings{}, fmt.Errorf("config: credentials.%q: a name is 1-63 lower-case letters, digits, '_', '.' or '-'", name)
 		}
 		cred := jobs.Credential{Name: name}
 		switch {
 		case cc.TokenEnv != "" && cc.TokenFile != "":
-			return nil, fmt.Errorf("config: credentials.%s: set token_env or token_file, not both", name)
+			return settings{}, fmt.Errorf("config: credentials.%s: set token_env or token_file, not both", name)
 		case getenv == nil && (cc.TokenEnv != "" || cc.TokenFile != ""):
 			// Names only: the source is declared, which is all serve checks.
 		case cc.TokenEnv != "":
 			cred.Token = strings.TrimSpace(getenv(cc.TokenEnv))
 			if cred.Token == "" {
-				return nil, fmt.Errorf("config: credentials.%s.token_env: environment variable %s is not set", name, cc.TokenEnv)
+				return settings{}, fmt.Errorf("config: credentials.%s.token_env: environment variable %s is not set", name, cc.TokenEnv)
 			}
 		case cc.TokenFile != "":
 			b, err := readFile(cc.TokenFile)
 			if err != nil {
-				return nil, fmt.Errorf("config: credentials.%s.token_file: %w", name, err)
+				return settings{}, fmt.Errorf("config: credentials.%s.token_file: %w", name, err)
 			}
 			cred.Token = strings.TrimSpace(string(b))
 			if cred.Token == "" {
-				return nil, fmt.Errorf("config: credentials.%s.token_file: %s is empty", name, cc.TokenFile)
+				return settings{}, fmt.Errorf("config: credentials.%s.token_file: %s is empty", name, cc.TokenFile)
 			}
 		default:
-			return nil, fmt.Errorf("config: credentials.%s: set token_env or token_file", name)
+			return settings{}, fmt.Errorf("config: credentials.%s: set token_env or token_file", name)
 		}
 		if cc.Quota != "" && len(cc.Quotas) > 0 {
-			return nil, fmt.Errorf("config: credentials.%s: set quota or quotas, not both", name)
+			return settings{}, fmt.Errorf("config: credentials.%s: set quota or quotas, not both", name)
 		}
 		if cc.Quota != "" {
 			cc.Quotas = []quotaConfig{{Name: name, Limit: cc.Quota}}
@@ -119,32 +133,42 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 				field = fmt.Sprintf("credentials.%s.quota", name)
 			}
 			if !credentialName.MatchString(qc.Name) {
-				return nil, fmt.Errorf("config: %s.name: %q is not 1-63 lower-case letters, digits, '_', '.' or '-'", field, qc.Name)
+				return settings{}, fmt.Errorf("config: %s.name: %q is not 1-63 lower-case letters, digits, '_', '.' or '-'", field, qc.Name)
 			}
 			if owner, dup := quotaOwners[qc.Name]; dup {
-				return nil, fmt.Errorf("config: %s.name: quota %q is already declared by credential %s", field, qc.Name, owner)
+				return settings{}, fmt.Errorf("config: %s.name: quota %q is already declared by credential %s", field, qc.Name, owner)
 			}
 			quotaOwners[qc.Name] = name
 			limit, window, err := ratelimit.ParseLimit(qc.Limit)
 			if err != nil {
 				if cc.Quota != "" {
-					return nil, fmt.Errorf("config: %s: %w", field, err)
+					return settings{}, fmt.Errorf("config: %s: %w", field, err)
 				}
-				return nil, fmt.Errorf("config: %s.limit: %w", field, err)
+				return settings{}, fmt.Errorf("config: %s.limit: %w", field, err)
 			}
 			cred.Quotas = append(cred.Quotas, ratelimit.Quota{Key: qc.Name, Limit: limit, Window: window, Sliding: qc.Sliding})
 		}
 		creds[name] = cred
 	}
-	return creds, nil
+	pools := make(jobs.Pools, len(fc.Pools))
+	for name, pc := range fc.Pools {
+		if !credentialName.MatchString(name) {
+			return settings{}, fmt.Errorf("config: pools.%q: a name is 1-63 lower-case letters, digits, '_', '.' or '-'", name)
+		}
+		pools[name] = pc.Credentials
+	}
+	if err := pools.Validate(creds); err != nil {
+		return settings{}, fmt.Errorf("config: pools.%w", err)
+	}
+	return settings{creds: creds, pools: pools}, nil
 }
 
 // loadConfig reads the credentials file at path; getenv nil reads names and
 // quotas only, no tokens.
-func loadConfig(path string, getenv func(string) string) (jobs.Credentials, error) {
+func loadConfig(path string, getenv func(string) string) (settings, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("-config: %w", err)
+		return settings{}, fmt.Errorf("-config: %w", err)
 	}
 	return parseConfig(data, getenv, os.ReadFile)
 }

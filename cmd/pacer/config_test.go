@@ -39,11 +39,15 @@ func TestParseConfig(t *testing.T) {
 		{"quota and quotas", "[credentials.a]\ntoken_env = \"X_TOKEN\"\nquota = \"1/s\"\n[[credentials.a.quotas]]\nname = \"a-1s\"\nlimit = \"1/s\"\n", "not both"},
 		{"unnamed quota", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[[credentials.a.quotas]]\nlimit = \"1/s\"\n", "credentials.a.quotas[0].name"},
 		{"bad quota limit", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[[credentials.a.quotas]]\nname = \"q\"\nlimit = \"often\"\n", "credentials.a.quotas[0].limit"},
+		{"pool", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[credentials.b]\ntoken_env = \"X_TOKEN\"\n[pools.both]\ncredentials = [\"a\", \"b\"]\n", ""},
+		{"pool of unknown", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[pools.both]\ncredentials = [\"a\", \"c\"]\n", `pools.both.credentials: "c" is not a declared credential`},
+		{"empty pool", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[pools.none]\ncredentials = []\n", "pools.none.credentials: empty"},
+		{"pool named like a credential", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[pools.a]\ncredentials = [\"a\"]\n", "pools.a: a pool may not have the name of a credential"},
 		{"quota name twice", "[credentials.a]\ntoken_env = \"X_TOKEN\"\nquota = \"1/s\"\n[credentials.b]\ntoken_env = \"X_TOKEN\"\n[[credentials.b.quotas]]\nname = \"a\"\nlimit = \"1/s\"\n", `quota "a" is already declared by credential a`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			creds, err := parseConfig([]byte(tt.toml), getenv, readFile)
+			cfg, err := parseConfig([]byte(tt.toml), getenv, readFile)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("parseConfig: %v", err)
@@ -56,14 +60,14 @@ func TestParseConfig(t *testing.T) {
 			if strings.Contains(err.Error(), "s3cret") {
 				t.Fatalf("error leaks a token: %v", err)
 			}
-			_ = creds
+			_ = cfg
 		})
 	}
-	creds, err := parseConfig([]byte("[credentials.research]\ntoken_env = \"X_TOKEN\"\nquota = \"900/15m\"\n"), getenv, readFile)
+	cfg, err := parseConfig([]byte("[credentials.research]\ntoken_env = \"X_TOKEN\"\nquota = \"900/15m\"\n"), getenv, readFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := creds["research"]
+	c := cfg.creds["research"]
 	if c.Token != "s3cret-token" || len(c.Quotas) != 1 || c.Quotas[0] != (ratelimit.Quota{Key: "research", Limit: 900, Window: 15 * time.Minute}) {
 		t.Fatalf("credential = %+v", c)
 	}
@@ -73,11 +77,11 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestParseConfigNamesOnly(t *testing.T) {
-	creds, err := parseConfig([]byte("[credentials.research]\ntoken_env = \"UNSET_HERE\"\nquota = \"900/15m\"\n"), nil, nil)
+	cfg, err := parseConfig([]byte("[credentials.research]\ntoken_env = \"UNSET_HERE\"\nquota = \"900/15m\"\n"), nil, nil)
 	if err != nil {
 		t.Fatalf("names-only parse needs no token: %v", err)
 	}
-	if c := creds["research"]; c.Token != "" || len(c.Quotas) != 1 || c.Quotas[0].Limit != 900 {
+	if c := cfg.creds["research"]; c.Token != "" || len(c.Quotas) != 1 || c.Quotas[0].Limit != 900 {
 		t.Fatalf("credential %+v", c)
 	}
 	if _, err := parseConfig([]byte("[credentials.a]\nquota = \"1/s\"\n"), nil, nil); err == nil {
@@ -93,14 +97,14 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		getenv := func(string) string { return "tok-secret" }
 		readFile := func(string) ([]byte, error) { return nil, errors.New("no files here") }
-		creds, err := parseConfig([]byte(text), getenv, readFile)
+		cfg, err := parseConfig([]byte(text), getenv, readFile)
 		if err != nil {
 			if strings.Contains(err.Error(), "tok-secret") {
 				t.Fatalf("error leaks a token: %v", err)
 			}
 			return
 		}
-		for name, c := range creds {
+		for name, c := range cfg.creds {
 			if c.Name != name || c.Token == "" {
 				t.Fatalf("credential %q parsed as %+v", name, c)
 			}

@@ -348,7 +348,7 @@ func TestBadInputStopsAtTheDoor(t *testing.T) {
 		{"unknown kind", []string{"-kind", "tweet_search", "-credential", "demo", "-ids-file", good}, `kind: unknown kind "tweet_search"`},
 		{"unreadable file", []string{"-credential", "demo", "-ids-file", filepath.Join(dir, "missing.txt")}, "-ids-file: open"},
 		{"missing credential", []string{"-ids-file", good}, "credential: missing"},
-		{"unknown credential", []string{"-credential", "prod", "-ids-file", good}, `credential: unknown credential "prod"`},
+		{"unknown credential", []string{"-credential", "prod", "-ids-file", good}, `credential: unknown credential or pool "prod"`},
 		{"bad params", []string{"-credential", "demo", "-ids-file", good, "-params", `{"tweet_fields":["colour"]}`}, "params.tweet_fields"},
 	}
 	for _, tt := range tests {

@@ -57,14 +57,15 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	// adds (or replaces) real credentials.
 	creds := jobs.Credentials{"demo": {Name: "demo", Token: demoToken, Quotas: []ratelimit.Quota{{Key: "demo", Limit: limit, Window: window}}}}
 	if o.configPath != "" {
-		fileCreds, err := loadConfig(o.configPath, getenv)
+		cfg, err := loadConfig(o.configPath, getenv)
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		for name, c := range fileCreds {
+		for name, c := range cfg.creds {
 			creds[name] = c
 		}
+		o.pools = cfg.pools
 	}
 	xAPIURL := o.xAPIURL
 	if !flagOrEnvSet(f, "x-api-url") {
@@ -92,6 +93,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	}
 	reg := newMetricsRegistry()
 	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
+	o.metrics = reg // the worker's quota metrics
 	reg.MustRegister(jobs.NewJobsCollector(c.store, kinds.Names(), 0))
 	fail := func(err error) error {
 		if c.server == nil {
@@ -110,7 +112,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if c.worker, err = newWorker(&o, c.store, c.broker, kinds, creds, metrics, log); err != nil {
 		return fail(err)
 	}
-	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Nudge: c.dispatcher.Nudge})
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Pools: o.pools, Nudge: c.dispatcher.Nudge})
 	if err != nil {
 		return fail(err)
 	}

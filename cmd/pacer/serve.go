@@ -40,10 +40,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	// serve makes no upstream requests: it reads the credentials' names and
 	// quotas, never their tokens.
-	creds, err := loadConfig(o.configPath, nil)
+	cfg, err := loadConfig(o.configPath, nil)
 	if err != nil {
 		return err
 	}
+	creds := cfg.creds
 	kinds, err := newRegistry(o.xAPIURL)
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics}); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
-	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Nudge: c.dispatcher.Nudge})
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Pools: cfg.pools, Nudge: c.dispatcher.Nudge})
 	if err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}

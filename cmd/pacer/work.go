@@ -47,10 +47,12 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	creds, err := loadConfig(o.configPath, getenv)
+	cfg, err := loadConfig(o.configPath, getenv)
 	if err != nil {
 		return err
 	}
+	creds := cfg.creds
+	o.pools = cfg.pools
 	kinds, err := newRegistry(o.xAPIURL)
 	if err != nil {
 		return err
@@ -64,6 +66,7 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	reg := newMetricsRegistry()
 	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
+	o.metrics = reg // the worker's quota metrics
 	if c.worker, err = newWorker(&o, c.store, c.broker, kinds, creds, metrics, log); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}

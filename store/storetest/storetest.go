@@ -76,6 +76,7 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"BlockQuota", s.testBlockQuota},
 		{"BlockQuotaNeverShortens", s.testBlockQuotaNeverShortens},
 		{"QuotaWindowInvalid", s.testQuotaWindowInvalid},
+		{"RetiredCredentials", s.testRetiredCredentials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

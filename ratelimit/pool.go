@@ -1,0 +1,80 @@
+package ratelimit
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// WaitAny spends one request of one of options, each the quotas of one
+// credential, and returns which. Among the options with room now it picks
+// the one with the most requests left, as far as this Limiter has seen
+// (quotas it has not seen yet count as full), so that a pool spreads its
+// requests over its credentials. When none has room, WaitAny sleeps until
+// the first frees if that is within MaxWait, and otherwise returns a
+// *ThrottledError for the one that frees first. Errors are as for Wait, and
+// so are the metrics it records: only the option it took, or the throttle it
+// returns, counts.
+func (l *Limiter) WaitAny(ctx context.Context, options [][]Quota) (int, Grant, error) {
+	if len(options) == 0 {
+		return -1, Grant{}, errors.New("wait any: no options")
+	}
+	start := l.now()
+	deadline := start.Add(l.maxWait)
+	for {
+		order := make([]int, len(options))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(l.left(options[b]), l.left(options[a])) })
+		var first *ThrottledError
+		for _, i := range order {
+			g, err := l.wait(ctx, options[i], time.Time{})
+			if err == nil {
+				l.record(options[i], start, nil)
+				return i, g, nil
+			}
+			var th *ThrottledError
+			if !errors.As(err, &th) {
+				return -1, Grant{}, err
+			}
+			if first == nil || th.Until.Before(first.Until) {
+				first = th
+			}
+		}
+		if first.Until.After(deadline) {
+			l.record(nil, start, first)
+			return -1, Grant{}, first
+		}
+		if err := sleep(ctx, first.Until.Sub(l.now())); err != nil {
+			return -1, Grant{}, err
+		}
+	}
+}
+
+// left is how many requests qs has left as far as l knows: the least of its
+// quotas', a quota not seen yet counting as full.
+func (l *Limiter) left(qs []Quota) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := -1
+	for _, q := range qs {
+		r, ok := l.remaining[q.Key]
+		if !ok {
+			r = q.Limit
+		}
+		if n < 0 || r < n {
+			n = r
+		}
+	}
+	return n
+}
+
+// seen records what l knows of key's requests left.
+func (l *Limiter) seen(key string, remaining int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.remaining[key] = max(remaining, 0)
+}

@@ -610,3 +610,26 @@ func TestPoolRetiresRefusedCredential(t *testing.T) {
 		t.Fatalf("job on a dead pool: %+v", j)
 	}
 }
+
+// A job that needs more than a long-window budget has left is refused at
+// submission with the numbers; one that merely has to wait is accepted, and
+// its ETA comes from its quotas.
+func TestAdmissionAndQuotaETA(t *testing.T) {
+	r := newRig(t, rigConfig{quotas: []ratelimit.Quota{
+		{Key: "main-15m", Limit: 10, Window: 15 * time.Minute},
+		{Key: "main-month", Limit: 25, Window: 30 * 24 * time.Hour},
+	}})
+	_, err := r.service.Submit(t.Context(), jobs.Submission{Kind: "tweet_lookup", Credential: "main", Items: strings.NewReader(ids(2600))})
+	var ve *jobs.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "ids" || !strings.Contains(ve.Reason, "needs 26 requests") || !strings.Contains(ve.Reason, "main-month has 25 of 25 left") {
+		t.Fatalf("Submit over budget = %v, want a refusal with the numbers", err)
+	}
+	if list, _ := r.store.ListJobs(t.Context(), store.JobFilter{}); len(list) != 0 {
+		t.Fatalf("a refused job left %d jobs behind", len(list))
+	}
+	j := r.submit(t, 2500) // 25 requests: two and a half 15-minute windows
+	eta, known, err := r.service.ETA(t.Context(), j)
+	if err != nil || !known || eta != 30*time.Minute {
+		t.Fatalf("ETA = %s, %v, %v; want 30m: 10 now, 10 in 15m, 5 in 30m", eta, known, err)
+	}
+}

@@ -127,6 +127,11 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error)
 				// A job with no work is refused, not created done.
 				return store.NewTask{}, Invalid("ids", "no items to collect")
 			}
+			// Admission: one request per task; a job that would break a
+			// budget is refused here, rolling back what was planned.
+			if _, err := s.admit(ctx, sub.Credential, planned); err != nil {
+				return store.NewTask{}, err
+			}
 			return store.NewTask{}, io.EOF
 		}
 		planned++

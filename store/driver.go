@@ -384,3 +384,39 @@ func DecideBlockedSpend(ok bool, retryAt, blockedUntil, now time.Time) (bool, ti
 	}
 	return false, retryAt
 }
+
+// ValidateQuotaState checks the arguments of QuotaState: a key is required
+// and span may not be negative (0 counts no spends).
+func ValidateQuotaState(key string, span time.Duration) error {
+	switch {
+	case key == "":
+		return errors.New("key is required")
+	case span < 0:
+		return fmt.Errorf("span %v is negative", span)
+	}
+	return nil
+}
+
+// State returns what w means at now, as QuotaState reports it: the open
+// window's count, effective limit and close, and the block, if any. A window
+// whose close is at or before now is not open, and a block that ended at or
+// before now is over; both then read as zero (nil). The limit is the observed
+// one, lowered by the cap if any, or the cap alone when no limit was
+// observed. Key and SlidingTaken are left for the driver to fill in. w is not
+// changed; now must be truncated to the microsecond.
+func (w Window) State(now time.Time) QuotaState {
+	var s QuotaState
+	if !w.ClosesAt.IsZero() && now.Before(w.ClosesAt) {
+		closesAt := w.ClosesAt
+		s.Taken, s.ClosesAt = w.Taken, &closesAt
+		s.Limit = w.Limit
+		if w.CapOrdinal > 0 && (s.Limit == 0 || w.Cap < s.Limit) {
+			s.Limit = w.Cap
+		}
+	}
+	if now.Before(w.BlockedUntil) {
+		blockedUntil := w.BlockedUntil
+		s.BlockedUntil = &blockedUntil
+	}
+	return s
+}

@@ -587,3 +587,95 @@ func TestDecideBlockedSpend(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateQuotaState(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		key  string
+		span time.Duration
+		want string
+	}{
+		{"valid", "k", time.Minute, ""},
+		{"no span", "k", 0, ""},
+		{"no key", "", time.Minute, "key is required"},
+		{"negative span", "k", -time.Second, "span -1s is negative"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := errText(store.ValidateQuotaState(tc.key, tc.span)); got != tc.want {
+				t.Errorf("ValidateQuotaState = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// quotaStateStr renders every field of s, for comparisons.
+func quotaStateStr(s store.QuotaState) string {
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return "nil"
+		}
+		return t.Format("15:04:05.999999999 MST")
+	}
+	return fmt.Sprintf("{key %q taken %d limit %d closes %s blocked %s sliding %d}",
+		s.Key, s.Taken, s.Limit, ts(s.ClosesAt), ts(s.BlockedUntil), s.SlidingTaken)
+}
+
+func TestWindowState(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	open := store.Window{Generation: 2, ClosesAt: at(time.Minute), Taken: 4, Late: 1}
+	with := func(f func(w *store.Window)) store.Window {
+		w := open
+		f(&w)
+		return w
+	}
+	now := at(10 * time.Second)
+	tests := []struct {
+		name string
+		w    store.Window
+		now  time.Time
+		want store.QuotaState
+	}{
+		{"never used", store.Window{}, now, store.QuotaState{}},
+		{"open", open, now, store.QuotaState{Taken: 4, ClosesAt: ptr(at(time.Minute))}},
+		{"a microsecond before the close", open, at(time.Minute - time.Microsecond),
+			store.QuotaState{Taken: 4, ClosesAt: ptr(at(time.Minute))}},
+		{"at the close", open, at(time.Minute), store.QuotaState{}},
+		{"after the close", with(func(w *store.Window) { w.Limit, w.Cap, w.CapOrdinal = 9, 5, 3 }), at(time.Hour),
+			store.QuotaState{}},
+		{"observed limit", with(func(w *store.Window) { w.Limit = 9 }), now,
+			store.QuotaState{Taken: 4, Limit: 9, ClosesAt: ptr(at(time.Minute))}},
+		{"cap alone", with(func(w *store.Window) { w.Cap, w.CapOrdinal = 5, 3 }), now,
+			store.QuotaState{Taken: 4, Limit: 5, ClosesAt: ptr(at(time.Minute))}},
+		{"cap below limit", with(func(w *store.Window) { w.Limit, w.Cap, w.CapOrdinal = 9, 5, 3 }), now,
+			store.QuotaState{Taken: 4, Limit: 5, ClosesAt: ptr(at(time.Minute))}},
+		{"cap above limit", with(func(w *store.Window) { w.Limit, w.Cap, w.CapOrdinal = 9, 50, 3 }), now,
+			store.QuotaState{Taken: 4, Limit: 9, ClosesAt: ptr(at(time.Minute))}},
+		{"blocked, no window", store.Window{BlockedUntil: at(time.Hour)}, now,
+			store.QuotaState{BlockedUntil: ptr(at(time.Hour))}},
+		{"blocked, window open", with(func(w *store.Window) { w.BlockedUntil = at(time.Hour) }), now,
+			store.QuotaState{Taken: 4, ClosesAt: ptr(at(time.Minute)), BlockedUntil: ptr(at(time.Hour))}},
+		{"a microsecond before the block's end", store.Window{BlockedUntil: at(time.Hour)}, at(time.Hour - time.Microsecond),
+			store.QuotaState{BlockedUntil: ptr(at(time.Hour))}},
+		{"at the block's end", store.Window{BlockedUntil: at(time.Hour)}, at(time.Hour), store.QuotaState{}},
+		{"block over, window open", with(func(w *store.Window) { w.BlockedUntil = at(time.Second) }), now,
+			store.QuotaState{Taken: 4, ClosesAt: ptr(at(time.Minute))}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := tc.w
+			if got, want := quotaStateStr(w.State(tc.now)), quotaStateStr(tc.want); got != want {
+				t.Errorf("State\n got  %s\n want %s", got, want)
+			}
+			if got, want := windowStr(w), windowStr(tc.w); got != want {
+				t.Errorf("State changed the window\n got  %s\n want %s", got, want)
+			}
+		})
+	}
+}

@@ -361,6 +361,15 @@ type Store interface {
 	// its reset, say), in every process. A block never shortens an earlier,
 	// later one.
 	BlockQuota(ctx context.Context, key string, until time.Time) error
+	// QuotaState reads key's ledger at now without changing it, for ETAs and
+	// admission checks. span is the sliding window to count SpendQuota entries
+	// over (0: don't count). A key never used returns a zero state with Key set,
+	// and no error. key is required and span may not be negative.
+	//
+	// It takes no lock: a TakeWindow, SpendQuota or BlockQuota running
+	// meanwhile may change the key right after, so the state is advice, and
+	// only TakeWindow and SpendQuota decide.
+	QuotaState(ctx context.Context, key string, span time.Duration, now time.Time) (QuotaState, error)
 
 	// RetireCredential records that credential name is out of use, for
 	// reason, in every process. Retiring a retired credential keeps the
@@ -371,6 +380,39 @@ type Store interface {
 	// RestoreCredential puts a retired credential back in use. ErrNotFound
 	// if it was not retired.
 	RestoreCredential(ctx context.Context, name string) error
+}
+
+// QuotaState is what the ledger knows of one quota key at a time, as
+// [Store.QuotaState] reads it. Times are in UTC, to the microsecond. A window
+// whose close is at or before that time is not open, and a block that ended at
+// or before it is over. The zero value (with Key set) is a key with no open
+// window, no block and no recent spends.
+type QuotaState struct {
+	Key string
+	// Taken counts the requests taken in the fixed window open at that time
+	// (0 if none is open), including late ones carried over from the
+	// previous window. When no window is open, the next one will start with
+	// the previous window's late requests; Taken does not count them.
+	Taken int
+	// Limit is the open window's effective limit: the upstream's reported
+	// limit, capped by what it said remains (ordinal + remaining); 0 when no
+	// window is open or nothing is known beyond the declared limit (the
+	// caller then uses its declared limit). When the upstream reported a
+	// remaining but no limit, Limit is that cap alone, and a declared limit
+	// below it still applies, as in TakeWindow.
+	Limit int
+	// ClosesAt is when the open fixed window closes; nil when none is open
+	// at that time.
+	ClosesAt *time.Time
+	// BlockedUntil is when a block (BlockQuota) ends; nil when not blocked
+	// at that time.
+	BlockedUntil *time.Time
+	// SlidingTaken counts the requests recorded by SpendQuota within the
+	// last span given: entries at times after now-span, as SpendQuota counts
+	// them (so an entry stamped later than now counts too). SpendQuota
+	// prunes entries older than its own span, so a longer span here sees no
+	// further back than that. 0 when span is 0.
+	SlidingTaken int
 }
 
 // RetiredCredential is a credential taken out of use because its upstream

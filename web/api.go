@@ -38,7 +38,7 @@ func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+strconv.FormatInt(job.ID, 10))
-	writeJSON(w, http.StatusCreated, viewJob(job, s.cfg.NowFunc()))
+	writeJSON(w, http.StatusCreated, s.view(r.Context(), job))
 }
 
 func (s *Server) apiGetJob(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +52,7 @@ func (s *Server) apiGetJob(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewJob(job, s.cfg.NowFunc()))
+	writeJSON(w, http.StatusOK, s.view(r.Context(), job))
 }
 
 // jobFilter reads state, kind, before and limit from the query.
@@ -93,12 +93,11 @@ func (s *Server) apiListJobs(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	now := s.cfg.NowFunc()
 	out := struct {
 		Jobs []JobView `json:"jobs"`
 	}{Jobs: make([]JobView, len(list))}
 	for i, j := range list {
-		out.Jobs[i] = viewJob(j, now)
+		out.Jobs[i] = s.view(r.Context(), j)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -169,7 +168,7 @@ func (s *Server) apiAction(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewJob(job, s.cfg.NowFunc()))
+	writeJSON(w, http.StatusOK, s.view(r.Context(), job))
 }
 
 // apiRetired lists the credentials the upstream refused (401, or a 403 not

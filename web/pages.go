@@ -42,11 +42,10 @@ func (s *Server) pageJobs(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	now := s.cfg.NowFunc()
 	views := make([]JobView, len(list))
 	live := false
 	for i, j := range list {
-		views[i] = viewJob(j, now)
+		views[i] = s.view(r.Context(), j)
 		live = live || !j.State.Finished()
 	}
 	limit := f.Limit
@@ -117,7 +116,7 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "job.html", map[string]any{
-		"Title": "Job " + strconv.FormatInt(id, 10), "Job": viewJob(job, s.cfg.NowFunc()),
+		"Title": "Job " + strconv.FormatInt(id, 10), "Job": s.view(r.Context(), job),
 		"Results": results, "ResultCounts": counts, "TaskCounts": tasks, "Errored": errored,
 		"Next": next, "Status": f.Status, "Refresh": !job.State.Finished(),
 	})

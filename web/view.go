@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -82,6 +83,31 @@ func viewJob(j store.Job, now time.Time) JobView {
 		v.ETASeconds = &left
 	}
 	return v
+}
+
+// withQuotaETA folds the quota's estimate into v's ETA: the job can go no
+// faster than its quotas allow, and no faster than it has been going.
+func (v JobView) withQuotaETA(eta time.Duration, known bool) JobView {
+	if !known || v.State.Finished() {
+		return v
+	}
+	secs := eta.Seconds()
+	if v.ETASeconds == nil || *v.ETASeconds < secs {
+		v.ETASeconds = &secs
+	}
+	return v
+}
+
+// view is viewJob with the quota's ETA; an error reading the ledger leaves
+// the observed ETA, since a page must not fail for an estimate.
+func (s *Server) view(ctx context.Context, j store.Job) JobView {
+	v := viewJob(j, s.cfg.NowFunc())
+	eta, known, err := s.cfg.Jobs.ETA(ctx, j)
+	if err != nil {
+		s.cfg.Logger.WarnContext(ctx, "quota eta", "job_id", j.ID, "err", err)
+		return v
+	}
+	return v.withQuotaETA(eta, known)
 }
 
 // ResultView is one result row in the API.

@@ -37,6 +37,7 @@ type JobService interface {
 	Pause(ctx context.Context, id int64) (store.Job, error)
 	Resume(ctx context.Context, id int64) (store.Job, error)
 	RestoreCredential(ctx context.Context, name string) error
+	ETA(ctx context.Context, j store.Job) (time.Duration, bool, error)
 	Kinds() []string
 	CredentialNames() []string
 }

@@ -137,6 +137,37 @@ func (db *DB) BlockQuota(ctx context.Context, key string, until time.Time) error
 	return nil
 }
 
+// QuotaState reads key's window, block and recent spends at now, in one
+// statement and so from one snapshot, without locking anything: a key that
+// no call has used has no row, and reads as the zero state. See
+// [store.Store].
+func (db *DB) QuotaState(ctx context.Context, key string, span time.Duration, now time.Time) (store.QuotaState, error) {
+	if err := store.ValidateQuotaState(key, span); err != nil {
+		return store.QuotaState{}, fmt.Errorf("quota state %q: %w", key, err)
+	}
+	now = micro(now)
+	// As in SpendQuota: a spend counts if at > now-span.
+	cutoff := micro(now.Add(-span))
+	var r struct {
+		keyRow
+		Sliding int `db:"sliding"`
+	}
+	err := sqlx.GetContext(ctx, db.db, &r, `
+		SELECT `+keyColumns+`,
+			(SELECT coalesce(sum(s.n), 0) FROM quota_spends s
+			 WHERE $3 AND s.key = k.key AND s.at > $2)::bigint AS sliding
+		FROM quota_keys k WHERE k.key = $1`, key, cutoff, span > 0)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.QuotaState{Key: key}, nil
+	}
+	if err != nil {
+		return store.QuotaState{}, fmt.Errorf("quota state %q: %w", key, mapErr(ctx, err))
+	}
+	st := r.window().State(now)
+	st.Key, st.SlidingTaken = key, r.Sliding
+	return st, nil
+}
+
 // keyColumns are the columns of quota_keys that make a [store.Window].
 const keyColumns = `blocked_until, window_generation, window_closes_at, window_taken, window_late,
 	window_limit, window_cap, window_cap_ordinal`
@@ -174,6 +205,11 @@ func lockKey(ctx context.Context, tx *sqlx.Tx, key string, create bool) (store.W
 	if err != nil {
 		return store.Window{}, err
 	}
+	return r.window(), nil
+}
+
+// window returns the [store.Window] that r holds.
+func (r keyRow) window() store.Window {
 	return store.Window{
 		Generation:   r.Generation,
 		ClosesAt:     fromNull(r.ClosesAt),
@@ -183,7 +219,7 @@ func lockKey(ctx context.Context, tx *sqlx.Tx, key string, create bool) (store.W
 		Cap:          r.Cap,
 		CapOrdinal:   r.CapOrdinal,
 		BlockedUntil: fromNull(r.BlockedUntil),
-	}, nil
+	}
 }
 
 // saveWindow writes w's window to key's row, which the transaction has

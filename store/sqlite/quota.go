@@ -151,6 +151,45 @@ func (db *DB) BlockQuota(ctx context.Context, key string, until time.Time) error
 	return nil
 }
 
+// QuotaState reads key's window, block and recent spends at now, in one
+// statement on the read pool, so from one snapshot and without waiting for
+// the writer: a key that no call has used has no row, and reads as the zero
+// state. See [store.Store].
+func (db *DB) QuotaState(ctx context.Context, key string, span time.Duration, now time.Time) (store.QuotaState, error) {
+	if err := store.ValidateQuotaState(key, span); err != nil {
+		return store.QuotaState{}, fmt.Errorf("quota state %q: %w", key, err)
+	}
+	now = micro(now)
+	// As in SpendQuota: a spend counts if at > now-span.
+	cutoff := micro(now.Add(-span))
+	var (
+		w                      store.Window
+		blockedUntil, closesAt sql.NullInt64
+		sliding                int
+	)
+	err := db.rdb.QueryRowContext(ctx, `
+		SELECT `+keyColumns+`,
+			(SELECT coalesce(sum(s.n), 0) FROM quota_spends s
+			 WHERE ?3 AND s.key = k.key AND s.at > ?2)
+		FROM quota_keys k WHERE k.key = ?1`, key, toDB(cutoff), span > 0).Scan(
+		&blockedUntil, &w.Generation, &closesAt, &w.Taken, &w.Late, &w.Limit, &w.Cap, &w.CapOrdinal, &sliding)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.QuotaState{Key: key}, nil
+	}
+	if err != nil {
+		return store.QuotaState{}, fmt.Errorf("quota state %q: %w", key, mapErr(ctx, err))
+	}
+	w.BlockedUntil, w.ClosesAt = fromDBZero(blockedUntil), fromDBZero(closesAt)
+	st := w.State(now)
+	st.Key, st.SlidingTaken = key, sliding
+	return st, nil
+}
+
+// keyColumns are the columns of quota_keys that make a [store.Window], in
+// the order readKey and QuotaState scan them.
+const keyColumns = `blocked_until, window_generation, window_closes_at, window_taken, window_late,
+	window_limit, window_cap, window_cap_ordinal`
+
 // readKey returns key's window from its row in quota_keys. If the row is
 // missing, it creates it when create is set (so that the key's row exists
 // as in PostgreSQL) and returns sql.ErrNoRows otherwise. The IMMEDIATE
@@ -167,9 +206,7 @@ func readKey(ctx context.Context, tx *sql.Tx, key string, create bool) (store.Wi
 		blockedUntil, closesAt sql.NullInt64
 	)
 	if err := tx.QueryRowContext(ctx, `
-		SELECT blocked_until, window_generation, window_closes_at, window_taken, window_late,
-		       window_limit, window_cap, window_cap_ordinal
-		FROM quota_keys WHERE key = ?`, key).Scan(
+		SELECT `+keyColumns+` FROM quota_keys WHERE key = ?`, key).Scan(
 		&blockedUntil, &w.Generation, &closesAt, &w.Taken, &w.Late, &w.Limit, &w.Cap, &w.CapOrdinal); err != nil {
 		return store.Window{}, err
 	}

@@ -76,6 +76,10 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"BlockQuota", s.testBlockQuota},
 		{"BlockQuotaNeverShortens", s.testBlockQuotaNeverShortens},
 		{"QuotaWindowInvalid", s.testQuotaWindowInvalid},
+		{"QuotaStateWindow", s.testQuotaStateWindow},
+		{"QuotaStateBlock", s.testQuotaStateBlock},
+		{"QuotaStateSliding", s.testQuotaStateSliding},
+		{"QuotaStateInvalid", s.testQuotaStateInvalid},
 		{"RetiredCredentials", s.testRetiredCredentials},
 	}
 	for _, tc := range tests {

@@ -7,7 +7,7 @@
 //	pacer status     show one job, or the newest jobs
 //	pacer migrate    apply the store's migrations
 //	pacer sandbox    serve the stand-in X API v2 upstream
-//	pacer bench      measure throughput
+//	pacer bench      measure throughput and quota use
 //
 // main only wires the process to run, which tests drive whole.
 package main
@@ -63,7 +63,7 @@ commands:
   status    show a job, or the newest jobs
   migrate   apply the store's migrations
   sandbox   serve the stand-in X API v2 upstream; "sandbox ids N" prints N demo ids
-  bench     measure throughput ("bench throughput")
+  bench     measure: "bench throughput" (tasks/s and raw limits), "bench quota" (quota held and used)
 
 Every flag has an environment twin: -database-url is PACER_DATABASE_URL.
 "pacer <command> -h" lists a command's flags.

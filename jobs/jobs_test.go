@@ -55,6 +55,7 @@ type rig struct {
 }
 
 type rigConfig struct {
+	learn bool // declare no quota: pacer learns the upstream's
 	// pool makes "main" a pool of credentials "a" and "b" (tokens good-token
 	// and good-token-2), each with quotas named a and b like quotas.
 	pool    bool
@@ -90,6 +91,11 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 	kinds.Register(lookup)
 	if rc.token == "" {
 		rc.token = "good-token"
+	}
+	if rc.quotas == nil && !rc.learn {
+		// Tests of other things declare a quota too large to matter, so
+		// that no learning slows them.
+		rc.quotas = []ratelimit.Quota{{Key: "main", Limit: 1_000_000, Window: time.Second}}
 	}
 	creds := jobs.Credentials{"main": {Name: "main", Token: rc.token, Quotas: rc.quotas}}
 	var pools jobs.Pools
@@ -632,4 +638,29 @@ func TestAdmissionAndQuotaETA(t *testing.T) {
 	if err != nil || !known || eta != 30*time.Minute {
 		t.Fatalf("ETA = %s, %v, %v; want 30m: 10 now, 10 in 15m, 5 in 30m", eta, known, err)
 	}
+}
+
+// An upstream that keeps a quota but sends no rate-limit headers: pacer
+// backs off on its 429s and probes upward, and the job finishes with every
+// item once and no attempt spent on a 429.
+func TestLearnsUndeclaredQuota(t *testing.T) {
+	r := newRig(t, rigConfig{
+		learn:   true,
+		sandbox: sandbox.Config{Limit: 3, Window: time.Second, HideHeaders: true},
+		worker:  func(c *jobs.WorkerConfig) { c.MaxAttempts = 1 },
+	})
+	r.start(t)
+	j := r.waitFinished(t, r.submit(t, 1500).ID)
+	if j.State != store.JobSucceeded || j.ItemsDone != 1500 {
+		t.Fatalf("job %+v", j)
+	}
+	s := r.sandbox.Stats()
+	if s.Served != 15 || s.IDsRepeated != 0 {
+		t.Fatalf("sandbox %+v: want each of 15 requests served once", s)
+	}
+	// Learning costs some 429s, but far from one per request.
+	if s.OverQuota > 10 {
+		t.Fatalf("sandbox %+v: %d 429s for 15 requests; backing off should take far fewer", s, s.OverQuota)
+	}
+	t.Logf("learned in %d 429s", s.OverQuota)
 }

@@ -25,7 +25,7 @@ import (
 // retired for good, in every process, and the request tries the next.
 type upstreamTransport struct {
 	base    http.RoundTripper
-	limiter *ratelimit.Limiter // nil when no credential has a quota
+	limiter *ratelimit.Limiter // nil: no quotas, declared or learned
 	name    string             // what the job named: a credential or a pool
 	creds   []Credential
 	retired *retiredSet
@@ -61,7 +61,11 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		obs := ratelimit.Observe(resp, t.now())
 		if t.limiter != nil {
-			if err := t.limiter.Observe(ctx, g, obs); err != nil {
+			observe := t.limiter.Observe
+			if len(c.Quotas) == 0 {
+				observe = t.limiter.ObserveLearned
+			}
+			if err := observe(ctx, g, obs); err != nil {
 				resp.Body.Close()
 				var th *ratelimit.ThrottledError
 				if errors.As(err, &th) && len(live) > 1 {
@@ -109,9 +113,19 @@ func (t *upstreamTransport) pick(ctx context.Context, creds []Credential) (Crede
 	if t.limiter == nil {
 		return creds[0], ratelimit.Grant{}, nil
 	}
+	if len(creds) == 1 && len(creds[0].Quotas) == 0 {
+		// Declared without quotas: learn the upstream's.
+		g, err := t.limiter.WaitLearned(ctx, creds[0].Name)
+		return creds[0], g, err
+	}
 	options := make([][]ratelimit.Quota, len(creds))
 	for i, c := range creds {
 		options[i] = c.Quotas
+		if len(c.Quotas) == 0 {
+			// In a pool, an undeclared member goes by the ledger alone:
+			// headers and 429s, without this process's pacing.
+			options[i] = []ratelimit.Quota{ratelimit.Learned(c.Name)}
+		}
 	}
 	i, g, err := t.limiter.WaitAny(ctx, options)
 	if err != nil {

@@ -150,6 +150,7 @@ type Limiter struct {
 	mu        sync.Mutex
 	blocked   map[string]time.Time // key → the ledger's last retryAt
 	remaining map[string]int       // key → requests left, as last seen
+	learners  map[string]*learner  // key → what is learned of an undeclared quota
 }
 
 // NewLimiter returns a Limiter for cfg.
@@ -177,6 +178,7 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 		metrics:   cfg.Metrics,
 		blocked:   make(map[string]time.Time),
 		remaining: make(map[string]int),
+		learners:  make(map[string]*learner),
 	}, nil
 }
 

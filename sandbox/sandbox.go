@@ -47,6 +47,10 @@ type Config struct {
 	// that a run with faults can be repeated request by request. Zero is a
 	// valid seed.
 	Seed uint64
+	// HideHeaders keeps the quota but sends no x-rate-limit-* headers, not
+	// even on a 429: an upstream that says nothing of its limit, which
+	// pacer must learn by backing off. The zero value sends them.
+	HideHeaders bool
 }
 
 // LogValue implements slog.LogValuer: it logs how many tokens c holds, never
@@ -186,13 +190,14 @@ func TokenLabel(token string) string {
 // A Server is safe for concurrent use. Create one with [New]; the zero value
 // is not usable.
 type Server struct {
-	limit   int
-	window  time.Duration
-	tokens  map[string]bool // nil: any non-empty token
-	revoked map[string]bool // tokens answered 401 from now on
-	missing int             // effective percent, 0 to 100
-	now     func() time.Time
-	words   []string
+	limit       int
+	hideHeaders bool
+	window      time.Duration
+	tokens      map[string]bool // nil: any non-empty token
+	revoked     map[string]bool // tokens answered 401 from now on
+	missing     int             // effective percent, 0 to 100
+	now         func() time.Time
+	words       []string
 
 	mu       sync.Mutex
 	faults   Faults
@@ -217,13 +222,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("sandbox config: %w", err)
 	}
 	s := &Server{
-		limit:   cfg.Limit,
-		window:  cfg.Window,
-		missing: cfg.MissingPercent,
-		now:     cfg.NowFunc,
-		words:   strings.Fields(vocabulary),
-		faults:  cfg.Faults,
-		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		limit:       cfg.Limit,
+		hideHeaders: cfg.HideHeaders,
+		window:      cfg.Window,
+		missing:     cfg.MissingPercent,
+		now:         cfg.NowFunc,
+		words:       strings.Fields(vocabulary),
+		faults:      cfg.Faults,
+		rng:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	if s.window == 0 {
 		s.window = DefaultWindow
@@ -507,7 +513,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(w, http.StatusUnauthorized, problemType, []byte(unauthorizedBody))
 		return
 	}
-	if a.limited {
+	if a.limited && !s.hideHeaders {
 		h.Set("x-rate-limit-limit", strconv.Itoa(s.limit))
 		h.Set("x-rate-limit-remaining", strconv.Itoa(a.remaining))
 		h.Set("x-rate-limit-reset", resetHeader(a.reset))

@@ -18,6 +18,7 @@ import (
 	"github.com/pacerhq/pacer/broker"
 	"github.com/pacerhq/pacer/broker/rabbitmq"
 	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/sandbox"
 	"github.com/pacerhq/pacer/store"
 	"github.com/pacerhq/pacer/store/postgres"
@@ -126,7 +127,11 @@ func benchPipeline(ctx context.Context, dbURL, amqpURL, queue string, workers, c
 	if err != nil {
 		return 0, err
 	}
-	creds := jobs.Credentials{"bench": {Name: "bench", Token: "bench-token"}}
+	// A quota declared too large to bind: undeclared, pacer would learn the
+	// sandbox's (absent) quota at a conservative pace, and the benchmark
+	// would measure the learning instead of the pipeline.
+	creds := jobs.Credentials{"bench": {Name: "bench", Token: "bench-token",
+		Quotas: []ratelimit.Quota{{Key: fmt.Sprintf("bench-%08x", rand.Uint32()), Limit: 100_000_000, Window: time.Second}}}}
 	var brokers []broker.Broker
 	newBroker := func() (broker.Broker, error) {
 		if amqpURL == "" {

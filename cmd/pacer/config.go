@@ -20,7 +20,8 @@ import (
 //
 //	[credentials.research]
 //	token_env  = "X_BEARER_TOKEN"     # or token_file = "/run/secrets/x-token"
-//	quota      = "900/15m"            # one quota, named after the credential
+//	quota      = "900/15m"            # one quota, named after the credential;
+//	                                  # none: pacer learns it from the upstream
 //
 //	[credentials.app]
 //	token_file = "/run/secrets/x-app"
@@ -149,6 +150,13 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 			cred.Quotas = append(cred.Quotas, ratelimit.Quota{Key: qc.Name, Limit: limit, Window: window, Sliding: qc.Sliding})
 		}
 		creds[name] = cred
+	}
+	for name, c := range creds {
+		// A credential without quotas learns its upstream's under its own
+		// name, which no declared quota may then use.
+		if owner, clash := quotaOwners[name]; clash && len(c.Quotas) == 0 {
+			return settings{}, fmt.Errorf("config: credentials.%s declares no quota, so pacer learns it under the name %q, which credential %s's quota already has", name, name, owner)
+		}
 	}
 	pools := make(jobs.Pools, len(fc.Pools))
 	for name, pc := range fc.Pools {

@@ -43,6 +43,7 @@ func TestParseConfig(t *testing.T) {
 		{"pool of unknown", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[pools.both]\ncredentials = [\"a\", \"c\"]\n", `pools.both.credentials: "c" is not a declared credential`},
 		{"empty pool", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[pools.none]\ncredentials = []\n", "pools.none.credentials: empty"},
 		{"pool named like a credential", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[pools.a]\ncredentials = [\"a\"]\n", "pools.a: a pool may not have the name of a credential"},
+		{"learned name taken", "[credentials.a]\ntoken_env = \"X_TOKEN\"\n[credentials.b]\ntoken_env = \"X_TOKEN\"\n[[credentials.b.quotas]]\nname = \"a\"\nlimit = \"1/s\"\n", "pacer learns it under the name"},
 		{"quota name twice", "[credentials.a]\ntoken_env = \"X_TOKEN\"\nquota = \"1/s\"\n[credentials.b]\ntoken_env = \"X_TOKEN\"\n[[credentials.b.quotas]]\nname = \"a\"\nlimit = \"1/s\"\n", `quota "a" is already declared by credential a`},
 	}
 	for _, tt := range tests {

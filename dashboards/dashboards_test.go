@@ -26,7 +26,7 @@ func registered(t *testing.T) map[string]bool {
 	jobs.NewMetrics(reg, []string{"tweet_lookup"}, []string{"demo"})
 	reg.MustRegister(collectors.NewBuildInfoCollector())
 	quotaMetrics(t, reg)
-	names := map[string]bool{"pacer_jobs": true} // collected from the store at scrape time
+	names := map[string]bool{"pacer_jobs": true, "pacer_credentials_retired": true} // collected from the store at scrape time
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

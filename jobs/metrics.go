@@ -155,3 +155,51 @@ func (c *JobsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// CredentialsCollector reports pacer_credentials_retired{credential}: 1 for
+// each declared credential the upstream refused and that is out of use, 0
+// for the others. It reads the store once per scrape, like JobsCollector.
+type CredentialsCollector struct {
+	store   store.Store
+	names   []string
+	timeout time.Duration
+	desc    *prometheus.Desc
+}
+
+// NewCredentialsCollector returns a collector of the retired state of the
+// named credentials (the declared ones: a closed set). A scrape whose query
+// fails or takes longer than timeout (default 5s) reports an invalid metric.
+func NewCredentialsCollector(s store.Store, names []string, timeout time.Duration) *CredentialsCollector {
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	return &CredentialsCollector{
+		store: s, names: names, timeout: timeout,
+		desc: prometheus.NewDesc("pacer_credentials_retired", "1 for a credential retired because the upstream refused it (401, or 403 not about rate), else 0.", []string{"credential"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *CredentialsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c *CredentialsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	retired, err := c.store.ListRetiredCredentials(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	out := make(map[string]bool, len(retired))
+	for _, r := range retired {
+		out[r.Name] = true
+	}
+	for _, n := range c.names {
+		v := 0.0
+		if out[n] {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, n)
+	}
+}

@@ -53,7 +53,7 @@ func newEnv(t testing.TB) *env {
 	}
 	reg := prometheus.NewRegistry()
 	jobs.NewMetrics(reg, kinds.Names(), []string{"demo"})
-	reg.MustRegister(jobs.NewJobsCollector(s, kinds.Names(), time.Second))
+	reg.MustRegister(jobs.NewJobsCollector(s, kinds.Names(), time.Second), jobs.NewCredentialsCollector(s, []string{"demo", "user-token"}, time.Second))
 	e := &env{store: s}
 	h, err := web.New(web.Config{Jobs: svc, Reader: s, Gatherer: reg, MaxUploadBytes: 1 << 20,
 		Ready: func(context.Context) error { return e.ready }})
@@ -256,7 +256,7 @@ func TestMetricsLint(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
 	jobs.NewMetrics(reg, []string{"tweet_lookup"}, []string{"demo"})
-	reg.MustRegister(jobs.NewJobsCollector(e.store, []string{"tweet_lookup"}, time.Second))
+	reg.MustRegister(jobs.NewJobsCollector(e.store, []string{"tweet_lookup"}, time.Second), jobs.NewCredentialsCollector(e.store, []string{"demo"}, time.Second))
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)
@@ -340,6 +340,9 @@ func TestRetiredCredentialsShown(t *testing.T) {
 	}
 	if _, body := e.do(t, "GET", "/", "", nil); !strings.Contains(body, "user-token: upstream answered 401 Unauthorized") {
 		t.Fatalf("the jobs page does not show the retired credential:\n%s", body)
+	}
+	if _, body := e.do(t, "GET", "/metrics", "", nil); !strings.Contains(body, `pacer_credentials_retired{credential="user-token"} 1`) || !strings.Contains(body, `pacer_credentials_retired{credential="demo"} 0`) {
+		t.Fatalf("/metrics does not show the retired credential:\n%s", body)
 	}
 	_, body := e.do(t, "GET", "/api/v1/credentials/retired", "", nil)
 	var out struct {

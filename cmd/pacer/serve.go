@@ -68,7 +68,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	reg := newMetricsRegistry()
 	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
-	reg.MustRegister(jobs.NewJobsCollector(c.store, kinds.Names(), 0))
+	reg.MustRegister(jobs.NewJobsCollector(c.store, kinds.Names(), 0), jobs.NewCredentialsCollector(c.store, creds.Names(), 0))
 	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics}); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}

@@ -664,3 +664,44 @@ func TestLearnsUndeclaredQuota(t *testing.T) {
 	}
 	t.Logf("learned in %d 429s", s.OverQuota)
 }
+
+// Re-run what failed: a new job with the same kind, credential and params
+// covers exactly the items of the failed tasks.
+func TestRerunFailed(t *testing.T) {
+	r := newRig(t, rigConfig{sandbox: sandbox.Config{Faults: sandbox.Faults{ErrorPercent: 50}, Seed: 3},
+		worker: func(c *jobs.WorkerConfig) { c.MaxAttempts = 1 }})
+	r.start(t)
+	ctx := t.Context()
+	old := r.waitFinished(t, r.submit(t, 2000).ID)
+	if old.ItemsFailed == 0 || old.ItemsDone == 0 {
+		t.Fatalf("job %+v: want some items failed and some done", old)
+	}
+	if _, err := r.service.Rerun(ctx, 999); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Rerun of no job: %v", err)
+	}
+	if err := r.sandbox.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := r.service.Rerun(ctx, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.ItemsTotal != old.ItemsFailed || j.Kind != old.Kind || j.Credential != old.Credential || string(j.Params) != string(old.Params) {
+		t.Fatalf("rerun job %+v of %+v: want the failed items only, same kind, credential and params", j, old)
+	}
+	j = r.waitFinished(t, j.ID)
+	if j.State != store.JobSucceeded || j.ItemsDone != old.ItemsFailed {
+		t.Fatalf("rerun job %+v", j)
+	}
+	// Together the two jobs hold every id once.
+	a, _ := r.store.CountResults(ctx, old.ID)
+	b, _ := r.store.CountResults(ctx, j.ID)
+	if a[store.ResultOK]+a[store.ResultNotFound]+b[store.ResultOK]+b[store.ResultNotFound] != 2000 {
+		t.Fatalf("results %v + %v, want 2000 in all", a, b)
+	}
+	// Nothing left to re-run.
+	var ve *jobs.ValidationError
+	if _, err := r.service.Rerun(ctx, j.ID); !errors.As(err, &ve) || ve.Field != "id" {
+		t.Fatalf("Rerun of a job with nothing failed: %v, want a validation error of id", err)
+	}
+}

@@ -136,3 +136,11 @@ func (r *Registry) Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Rerunner is a Kind whose tasks can be turned back into the items they
+// covered, so that a job's failed work can run again as a new job
+// (Service.Rerun). Items returns the items of one task's payload, one per
+// element, as Plan reads them.
+type Rerunner interface {
+	Items(payload json.RawMessage) ([]string, error)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -51,6 +52,17 @@ type Config struct {
 	// even on a 429: an upstream that says nothing of its limit, which
 	// pacer must learn by backing off. The zero value sends them.
 	HideHeaders bool
+	// Endpoints sets the quota of each endpoint by name
+	// ([EndpointTweetsLookup], [EndpointUserTweets],
+	// [EndpointUserFollowers]): X counts requests per endpoint, so each
+	// endpoint has its own window per token. An endpoint not named has Limit
+	// per Window. Nil means every endpoint has Limit per Window. An unknown
+	// name is an error.
+	Endpoints map[string]EndpointQuota
+	// Users overrides, by user id, how many followers and tweets the sandbox
+	// gives a user; a user not named gets [FollowerCount] and [TweetCount].
+	// Nil means no overrides.
+	Users map[uint64]UserSpec
 }
 
 // LogValue implements slog.LogValuer: it logs how many tokens c holds, never
@@ -77,6 +89,21 @@ func (c *Config) validate() error {
 	}
 	if c.Window < 0 {
 		return fmt.Errorf("window %s is negative", c.Window)
+	}
+	for name, q := range c.Endpoints {
+		switch name {
+		case EndpointTweetsLookup, EndpointUserTweets, EndpointUserFollowers:
+		default:
+			return fmt.Errorf("endpoints: unknown endpoint %q", name)
+		}
+		if q.Limit < 0 || q.Window < 0 {
+			return fmt.Errorf("endpoints: %s: limit %d or window %s is negative", name, q.Limit, q.Window)
+		}
+	}
+	for id, u := range c.Users {
+		if u.Followers < 0 || u.Tweets < 0 {
+			return fmt.Errorf("users: %d: negative count", id)
+		}
 	}
 	if c.MissingPercent > 100 {
 		return fmt.Errorf("missing percent %d is above 100", c.MissingPercent)
@@ -155,6 +182,12 @@ type Stats struct {
 	IDsDistinct int `json:"ids_distinct"`
 	// IDsRepeated counts the ids looked up in more than one served request.
 	IDsRepeated int `json:"ids_repeated"`
+	// PagesRequested counts pages of the paginated lists served (each also
+	// counts in Served).
+	PagesRequested int `json:"pages_requested"`
+	// PagesRepeated counts the pages, by endpoint, user and offset, served
+	// more than once: each one a page pacer fetched again.
+	PagesRepeated int `json:"pages_repeated"`
 	// Tokens holds the counts of each bearer token that got past
 	// authentication. [Server.Stats] keys it by token; GET /sandbox/stats
 	// keys it by [TokenLabel], so that tokens never appear on the wire.
@@ -166,9 +199,10 @@ type TokenStats struct {
 	Requests  int `json:"requests"`   // every request made with the token
 	Served    int `json:"served"`     // requests answered 200 with tweets
 	OverQuota int `json:"over_quota"` // requests refused with a 429
-	// Windows holds, for each quota window the token opened, in order, how
-	// many requests it admitted: what a test compares with the limit to see
-	// whether pacer used its quota to the full.
+	// Windows holds, for each tweet lookup quota window the token opened,
+	// in order, how many requests it admitted: what a test compares with the
+	// limit to see whether pacer used its quota to the full. The list
+	// endpoints' windows, kept apart as X keeps them, are not listed.
 	Windows []int `json:"windows,omitempty"`
 }
 
@@ -180,8 +214,9 @@ func TokenLabel(token string) string {
 	return "sha256:" + hex.EncodeToString(sum[:4])
 }
 
-// Server is the stand-in X API v2. It serves GET /2/tweets (tweet lookup) and
-// GET /sandbox/stats (its [Stats] as JSON, with tokens replaced by their
+// Server is the stand-in X API v2. It serves GET /2/tweets (tweet lookup),
+// GET /2/users/:id/tweets and GET /2/users/:id/followers (paginated lists,
+// see [FollowerCount], [TweetCount]), and GET /sandbox/stats (its [Stats] as JSON, with tokens replaced by their
 // [TokenLabel]); any other path is a 404, any other method a 405.
 //
 // It expects the paths above at its root: to mount it under a prefix, wrap
@@ -193,6 +228,8 @@ type Server struct {
 	limit       int
 	hideHeaders bool
 	window      time.Duration
+	quotas      map[string]EndpointQuota // effective, for every endpoint
+	users       map[uint64]UserSpec
 	tokens      map[string]bool // nil: any non-empty token
 	revoked     map[string]bool // tokens answered 401 from now on
 	missing     int             // effective percent, 0 to 100
@@ -206,6 +243,7 @@ type Server struct {
 	stats    Stats // Tokens unused: see perToken
 	perToken map[string]*TokenStats
 	idCounts map[uint64]int
+	pages    map[pageKey]int
 }
 
 // bucket is one token's open quota window.
@@ -233,6 +271,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.window == 0 {
 		s.window = DefaultWindow
+	}
+	s.quotas = make(map[string]EndpointQuota, 3)
+	s.users = maps.Clone(cfg.Users)
+	for _, e := range []string{EndpointTweetsLookup, EndpointUserTweets, EndpointUserFollowers} {
+		q, ok := cfg.Endpoints[e]
+		if !ok {
+			q = EndpointQuota{Limit: s.limit}
+		}
+		if q.Window == 0 {
+			q.Window = s.window
+		}
+		s.quotas[e] = q
 	}
 	switch {
 	case s.missing == 0:
@@ -304,6 +354,15 @@ func (s *Server) IDRequests(id string) int {
 	return s.idCounts[n]
 }
 
+// PageRequests returns how many times s served the page of endpoint's list
+// of user that starts at offset (0 for the first page). It returns 0 for a
+// page never served.
+func (s *Server) PageRequests(endpoint string, user uint64, offset int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pages[pageKey{endpoint, user, offset}]
+}
+
 // Reset zeroes s's counters and closes every quota window, as if s were new.
 // The faults and the state of the fault generator are kept.
 // Revoke makes the sandbox answer every later request with token 401, as
@@ -317,22 +376,23 @@ func (s *Server) Revoke(token string) {
 	s.revoked[token] = true
 }
 
-// SpendWindow makes the quota window of token answer as if it were used up,
-// from now until it resets (opening one if none is open): every request
-// gets a 429 with x-rate-limit-remaining: 0, counted in Stats.Refused, not
+// SpendWindow makes the tweet lookup quota window of token answer as if it
+// were used up, from now until it resets (opening one if none is open):
+// every request gets a 429 with x-rate-limit-remaining: 0, counted in Stats.Refused, not
 // in OverQuota. It stands for an upstream that counts more than pacer sent
 // (another client on the same app, a limit lowered mid-window). It does
 // nothing when the sandbox has no quota.
 func (s *Server) SpendWindow(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.limit == 0 {
+	q := s.quotas[EndpointTweetsLookup]
+	if q.Limit == 0 {
 		return
 	}
 	now := s.now()
 	b := s.buckets[token]
 	if b == nil || !now.Before(b.end) {
-		b = &bucket{end: now.Add(s.window)}
+		b = &bucket{end: now.Add(q.Window)}
 		s.buckets[token] = b
 	}
 	b.spent = true
@@ -349,6 +409,7 @@ func (s *Server) resetLocked() {
 	s.buckets = make(map[string]*bucket)
 	s.perToken = make(map[string]*TokenStats)
 	s.idCounts = make(map[uint64]int)
+	s.pages = make(map[pageKey]int)
 }
 
 // fault is what an admitted request suffers.
@@ -365,6 +426,7 @@ const (
 type admission struct {
 	authorized bool
 	limited    bool // a quota applies: send the x-rate-limit-* headers
+	limit      int
 	over       bool // past the quota: 429
 	remaining  int
 	reset      time.Time
@@ -375,7 +437,11 @@ type admission struct {
 // arrive counts a request and decides, under one lock, whether it is
 // authorized, within its token's quota and faulted. Counting at arrival
 // means concurrent requests can never both take the last unit of a quota.
-func (s *Server) arrive(token string, now time.Time) admission {
+//
+// Each endpoint has its own window per token. Tweet lookup's (and that of
+// any path the sandbox does not serve) is keyed by the token alone, which is
+// the window [Server.SpendWindow] spends and TokenStats.Windows lists.
+func (s *Server) arrive(token, endpoint string, now time.Time) admission {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Requests++
@@ -390,28 +456,40 @@ func (s *Server) arrive(token string, now time.Time) admission {
 		s.perToken[token] = ts
 	}
 	ts.Requests++
-	if s.limit > 0 {
+	if endpoint == "" {
+		endpoint = EndpointTweetsLookup
+	}
+	quota := s.quotas[endpoint]
+	lookup := endpoint == EndpointTweetsLookup
+	key := token
+	if !lookup {
+		key = endpoint + " " + token
+	}
+	if quota.Limit > 0 {
 		a.limited = true
-		b := s.buckets[token]
+		a.limit = quota.Limit
+		b := s.buckets[key]
 		if b == nil || !now.Before(b.end) {
-			b = &bucket{end: now.Add(s.window)}
-			s.buckets[token] = b
-			ts.Windows = append(ts.Windows, 0)
+			b = &bucket{end: now.Add(quota.Window)}
+			s.buckets[key] = b
+			if lookup {
+				ts.Windows = append(ts.Windows, 0)
+			}
 		}
 		if b.spent {
 			a.over = true
 			s.stats.Refused++
-		} else if b.used >= s.limit {
+		} else if b.used >= quota.Limit {
 			a.over = true
 			s.stats.OverQuota++
 			ts.OverQuota++
 		} else {
 			b.used++
-			if n := len(ts.Windows); n > 0 {
+			if n := len(ts.Windows); n > 0 && lookup {
 				ts.Windows[n-1]++
 			}
 		}
-		a.remaining = s.limit - b.used
+		a.remaining = quota.Limit - b.used
 		if b.spent {
 			a.remaining = 0
 		}
@@ -437,12 +515,20 @@ func (s *Server) arrive(token string, now time.Time) admission {
 	return a
 }
 
-// served counts a request answered 200 with the tweets ids.
-func (s *Server) served(token string, ids []uint64) {
+// served counts a request answered 200: a lookup of the tweets ids, or the
+// page of a list.
+func (s *Server) served(token string, ids []uint64, page *pageKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.Served++
 	s.perToken[token].Served++
+	if page != nil {
+		s.stats.PagesRequested++
+		s.pages[*page]++
+		if s.pages[*page] == 2 {
+			s.stats.PagesRepeated++
+		}
+	}
 	for _, id := range ids {
 		s.stats.IDsRequested++
 		s.idCounts[id]++
@@ -508,13 +594,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// x-rate-limit-reset against Date (as it should) sees one clock.
 	h.Set("Date", now.UTC().Format(http.TimeFormat))
 	token := bearer(r)
-	a := s.arrive(token, now)
+	endpoint, _ := endpointOf(r.URL.Path)
+	a := s.arrive(token, endpoint, now)
 	if !a.authorized {
 		write(w, http.StatusUnauthorized, problemType, []byte(unauthorizedBody))
 		return
 	}
 	if a.limited && !s.hideHeaders {
-		h.Set("x-rate-limit-limit", strconv.Itoa(s.limit))
+		h.Set("x-rate-limit-limit", strconv.Itoa(a.limit))
 		h.Set("x-rate-limit-remaining", strconv.Itoa(a.remaining))
 		h.Set("x-rate-limit-reset", resetHeader(a.reset))
 	}
@@ -531,7 +618,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, ctype, body, ids := s.answer(h, r)
+	status, ctype, body, ids, page := s.answer(h, r)
 	switch a.fault {
 	case faultError:
 		write(w, http.StatusServiceUnavailable, problemType, []byte(unavailableBody))
@@ -541,7 +628,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(w, http.StatusOK, jsonType, body[:len(body)/2])
 	default:
 		if status == http.StatusOK {
-			s.served(token, ids)
+			s.served(token, ids, page)
 		}
 		write(w, status, ctype, body)
 	}
@@ -567,27 +654,42 @@ func drop(w http.ResponseWriter) {
 }
 
 // answer builds the answer to an admitted API request: status, content type,
-// body and, for a 200, the distinct ids looked up.
-func (s *Server) answer(h http.Header, r *http.Request) (int, string, []byte, []uint64) {
-	if r.URL.Path != "/2/tweets" {
-		return http.StatusNotFound, problemType, []byte(notFoundBody), nil
+// body and, for a 200, the distinct ids looked up or the page served.
+func (s *Server) answer(h http.Header, r *http.Request) (int, string, []byte, []uint64, *pageKey) {
+	endpoint, user := endpointOf(r.URL.Path)
+	if endpoint == "" {
+		return http.StatusNotFound, problemType, []byte(notFoundBody), nil, nil
 	}
 	if r.Method != http.MethodGet {
 		h.Set("Allow", http.MethodGet)
-		return http.StatusMethodNotAllowed, problemType, []byte(notAllowedBody), nil
+		return http.StatusMethodNotAllowed, problemType, []byte(notAllowedBody), nil, nil
 	}
-	q, problems := parseLookupQuery(r.URL.RawQuery)
-	if len(problems) > 0 {
+	invalid := func(problems []*paramError) (int, string, []byte, []uint64, *pageKey) {
 		body := mustJSON(invalidRequest{
 			Errors: problems,
 			Title:  "Invalid Request",
 			Detail: "One or more parameters to your request was invalid.",
 			Type:   "https://api.twitter.com/2/problems/invalid-request",
 		})
-		return http.StatusBadRequest, jsonType, body, nil
+		return http.StatusBadRequest, jsonType, body, nil, nil
+	}
+	if endpoint != EndpointTweetsLookup {
+		q, problems := parseListQuery(endpoint, user, r.URL.RawQuery)
+		if len(problems) > 0 {
+			return invalid(problems)
+		}
+		body, offset, perr := s.list(q)
+		if perr != nil {
+			return invalid([]*paramError{perr})
+		}
+		return http.StatusOK, jsonType, mustJSON(body), nil, &pageKey{endpoint, q.user, offset}
+	}
+	q, problems := parseLookupQuery(r.URL.RawQuery)
+	if len(problems) > 0 {
+		return invalid(problems)
 	}
 	ids := dedupe(q.ids)
-	return http.StatusOK, jsonType, mustJSON(s.lookup(ids, q)), ids
+	return http.StatusOK, jsonType, mustJSON(s.lookup(ids, q)), ids, nil
 }
 
 // invalidRequest is X's 400 body.

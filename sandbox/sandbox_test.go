@@ -692,7 +692,9 @@ func TestNotFoundAndMethod(t *testing.T) {
 		method, path string
 		status       int
 	}{
-		{"GET", "/2/users/1/tweets", 404},
+		{"GET", "/2/users/1/likes", 404},
+		{"GET", "/2/users//tweets", 404},
+		{"POST", "/2/users/1/followers", 405},
 		{"GET", "/", 404},
 		{"GET", "/sandbox/nope", 404},
 		{"POST", "/2/tweets?ids=1", 405},

@@ -309,6 +309,12 @@ type Store interface {
 	// most recently updated first. A limit of zero or less returns none.
 	ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]Task, error)
 
+	// ListTasks returns up to limit of a job's tasks whose state is one of
+	// states (any state when empty), in id order, after id afterID: keyset
+	// paging that streams a job of a million tasks. A limit of zero or less
+	// returns no tasks.
+	ListTasks(ctx context.Context, jobID int64, states []TaskState, afterID int64, limit int) ([]Task, error)
+
 	// ListResults returns a job's results in key order: byte order, the
 	// same in every driver.
 	ListResults(ctx context.Context, jobID int64, f ResultFilter) ([]Result, error)

@@ -200,3 +200,20 @@ func (s *Server) apiRestore(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"restored": name})
 }
+
+// apiRerun creates a job covering the failed and missing items of a
+// finished job, with the same kind, credential and params.
+func (s *Server) apiRerun(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	job, err := s.cfg.Jobs.Rerun(r.Context(), id)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/jobs/"+strconv.FormatInt(job.ID, 10))
+	writeJSON(w, http.StatusCreated, s.view(r.Context(), job))
+}

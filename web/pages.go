@@ -155,3 +155,17 @@ func (s *Server) formAction(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
+
+func (s *Server) formRerun(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	job, err := s.cfg.Jobs.Rerun(r.Context(), id)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(job.ID, 10), http.StatusSeeOther)
+}

@@ -36,6 +36,7 @@ type JobService interface {
 	Cancel(ctx context.Context, id int64) (store.Job, error)
 	Pause(ctx context.Context, id int64) (store.Job, error)
 	Resume(ctx context.Context, id int64) (store.Job, error)
+	Rerun(ctx context.Context, id int64) (store.Job, error)
 	RestoreCredential(ctx context.Context, name string) error
 	ETA(ctx context.Context, j store.Job) (time.Duration, bool, error)
 	Kinds() []string
@@ -121,12 +122,14 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /jobs/new", s.pageNewJob)
 	m.HandleFunc("POST /jobs", s.formSubmit)
 	m.HandleFunc("GET /jobs/{id}", s.pageJob)
+	m.HandleFunc("POST /jobs/{id}/rerun", s.formRerun)
 	m.HandleFunc("POST /jobs/{id}/{action}", s.formAction)
 
 	m.HandleFunc("GET /api/v1/jobs", s.apiListJobs)
 	m.HandleFunc("POST /api/v1/jobs", s.apiSubmit)
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.apiGetJob)
 	m.HandleFunc("GET /api/v1/jobs/{id}/results", s.apiResults)
+	m.HandleFunc("POST /api/v1/jobs/{id}/rerun", s.apiRerun)
 	m.HandleFunc("POST /api/v1/jobs/{id}/{action}", s.apiAction)
 	m.HandleFunc("GET /api/v1/credentials/retired", s.apiRetired)
 	m.HandleFunc("POST /api/v1/credentials/{name}/restore", s.apiRestore)

@@ -361,3 +361,22 @@ func TestRetiredCredentialsShown(t *testing.T) {
 		t.Fatal("a restored credential is still shown as retired")
 	}
 }
+
+func TestRerunAPI(t *testing.T) {
+	e := newEnv(t)
+	if resp, body := e.do(t, "POST", "/api/v1/jobs", "application/json", strings.NewReader(`{"kind":"tweet_lookup","credential":"demo","ids":["1","2","3"]}`)); resp.StatusCode != 201 {
+		t.Fatalf("%s %s", resp.Status, body)
+	}
+	if resp, body := e.do(t, "POST", "/api/v1/jobs/1/rerun", "", nil); resp.StatusCode != 400 || !strings.Contains(body, `"field":"state"`) {
+		t.Fatalf("rerun of a queued job: %s %s", resp.Status, body)
+	}
+	e.do(t, "POST", "/api/v1/jobs/1/cancel", "", nil)
+	resp, body := e.do(t, "POST", "/api/v1/jobs/1/rerun", "", nil)
+	var v web.JobView
+	if err := json.Unmarshal([]byte(body), &v); err != nil || resp.StatusCode != 201 || v.ID != 2 || v.ItemsTotal != 3 {
+		t.Fatalf("rerun of a cancelled job: %s %s", resp.Status, body)
+	}
+	if _, page := e.do(t, "GET", "/jobs/1", "", nil); !strings.Contains(page, "Re-run failed") {
+		t.Fatal("a cancelled job's page offers no re-run")
+	}
+}

@@ -431,3 +431,26 @@ func normTask(t store.Task) store.Task {
 	t.PublishedAt = microPtr(t.PublishedAt)
 	return t
 }
+
+// ListTasks pages through a job's tasks in id order. See [store.Store].
+func (db *DB) ListTasks(ctx context.Context, jobID int64, states []store.TaskState, afterID int64, limit int) ([]store.Task, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	names := make([]string, len(states))
+	for i, s := range states {
+		names[i] = string(s)
+	}
+	var tasks []store.Task
+	if err := sqlx.SelectContext(ctx, db.db, &tasks, `
+		SELECT `+taskColumns+` FROM tasks
+		WHERE job_id = $1 AND id > $2 AND (cardinality($3::text[]) = 0 OR state = ANY($3::text[]))
+		ORDER BY id
+		LIMIT $4`, jobID, afterID, pq.Array(names), limit); err != nil {
+		return nil, fmt.Errorf("list tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	for i := range tasks {
+		tasks[i] = normTask(tasks[i])
+	}
+	return tasks, nil
+}

@@ -443,3 +443,37 @@ func upsertResults(ctx context.Context, q querier, jobID, taskID int64, now int6
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
+
+// ListTasks pages through a job's tasks in id order. See [store.Store].
+func (db *DB) ListTasks(ctx context.Context, jobID int64, states []store.TaskState, afterID int64, limit int) ([]store.Task, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	query := `SELECT ` + taskColumns + ` FROM tasks WHERE job_id = ? AND id > ?`
+	args := []any{jobID, afterID}
+	if len(states) > 0 {
+		query += ` AND state IN (` + placeholders(len(states)) + `)`
+		for _, s := range states {
+			args = append(args, string(s))
+		}
+	}
+	query += ` ORDER BY id LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	defer rows.Close()
+	var tasks []store.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks of job %d: %w", jobID, mapErr(ctx, err))
+		}
+		tasks = append(tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tasks of job %d: %w", jobID, mapErr(ctx, err))
+	}
+	return tasks, nil
+}

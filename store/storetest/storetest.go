@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"QuotaStateSliding", s.testQuotaStateSliding},
 		{"QuotaStateInvalid", s.testQuotaStateInvalid},
 		{"RetiredCredentials", s.testRetiredCredentials},
+		{"ListTasks", s.testListTasks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

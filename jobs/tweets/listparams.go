@@ -47,7 +47,6 @@ type listSpec struct {
 	tweets     bool   // the time and id filters apply
 }
 
-
 // knownListParams names the params a paginated kind accepts, for errors.
 func (s *listSpec) knownParams() string {
 	if s.tweets {

@@ -65,7 +65,14 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			if len(c.Quotas) == 0 {
 				observe = t.limiter.ObserveLearned
 			}
-			if err := observe(ctx, g, obs); err != nil {
+			// The request is spent whatever happens to this attempt now:
+			// record what the upstream said even if the attempt's deadline
+			// has passed, or a good answer would be thrown away and sent
+			// for again.
+			octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			err := observe(octx, g, obs)
+			cancel()
+			if err != nil {
 				resp.Body.Close()
 				var th *ratelimit.ThrottledError
 				if errors.As(err, &th) && len(live) > 1 {

@@ -80,7 +80,7 @@ func (l *Limiter) WaitLearned(ctx context.Context, key string) (Grant, error) {
 		now := l.now()
 		r := le.bucket.ReserveN(now, 1)
 		if d := r.DelayFrom(now); d > 0 {
-			if d > l.maxWait {
+			if now.Add(d).After(l.sleepUntil(ctx, now)) {
 				r.CancelAt(now)
 				err := &ThrottledError{Key: key, Until: now.Add(d)}
 				l.record(nil, now, err)

@@ -22,7 +22,7 @@ func (l *Limiter) WaitAny(ctx context.Context, options [][]Quota) (int, Grant, e
 		return -1, Grant{}, errors.New("wait any: no options")
 	}
 	start := l.now()
-	deadline := start.Add(l.maxWait)
+	deadline := l.sleepUntil(ctx, start)
 	for {
 		order := make([]int, len(options))
 		for i := range order {

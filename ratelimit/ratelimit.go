@@ -213,7 +213,7 @@ func (l *Limiter) Wait(ctx context.Context, qs ...Quota) (Grant, error) {
 		}
 	}
 	start := l.now()
-	g, err := l.wait(ctx, qs, start.Add(l.maxWait))
+	g, err := l.wait(ctx, qs, l.sleepUntil(ctx, start))
 	l.record(qs, start, err)
 	return g, err
 }
@@ -322,6 +322,21 @@ func (l *Limiter) Observe(ctx context.Context, g Grant, o Observation) error {
 		return fmt.Errorf("block quota %s: %w", q.Key, err)
 	}
 	return &ThrottledError{Key: q.Key, Until: l.block(q.Key, until)}
+}
+
+// sleepUntil is the latest a wait that began at start may sleep to: MaxWait
+// later, but no later than halfway to ctx's deadline, so that a request
+// admitted after sleeping still has time to be sent and answered. Past it,
+// the caller gets a *ThrottledError and gives its work back without using an
+// attempt, instead of timing out with the request half done.
+func (l *Limiter) sleepUntil(ctx context.Context, start time.Time) time.Time {
+	until := start.Add(l.maxWait)
+	if d, ok := ctx.Deadline(); ok {
+		if half := start.Add(d.Sub(start) / 2); half.Before(until) {
+			until = half
+		}
+	}
+	return until
 }
 
 func (l *Limiter) blockedUntil(key string) time.Time {

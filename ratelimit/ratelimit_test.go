@@ -189,10 +189,23 @@ func TestLimiterWaitHonoursContext(t *testing.T) {
 		if _, err := lim.Wait(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}
+		// A wait that cannot end by halfway to the deadline is given back
+		// at once, rather than slept into a timeout.
 		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 		defer cancel()
-		if _, err := lim.Wait(ctx, q); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Wait = %v, want deadline exceeded", err)
+		var th *ThrottledError
+		start := time.Now()
+		if _, err := lim.Wait(ctx, q); !errors.As(err, &th) || time.Since(start) != 0 {
+			t.Fatalf("Wait = %v after %s, want throttled at once", err, time.Since(start))
+		}
+		// A sleep within bounds ends when ctx does.
+		ctx, cancel = context.WithCancel(t.Context())
+		go func() {
+			time.Sleep(10 * time.Second)
+			cancel()
+		}()
+		if _, err := lim.Wait(ctx, q); !errors.Is(err, context.Canceled) || time.Since(start) != 10*time.Second {
+			t.Fatalf("Wait = %v after %s, want cancelled after 10s", err, time.Since(start))
 		}
 	})
 }

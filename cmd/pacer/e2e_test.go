@@ -420,7 +420,9 @@ func newCluster(t *testing.T, sbCfg sandbox.Config) *cluster {
 	c := &cluster{t: t, dbURL: dbURL, sandbox: sb, env: baseEnv(
 		"PACER_DATABASE_URL="+dbURL, "PACER_AMQP_URL="+amqpURL, "PACER_QUEUE="+queue,
 		"PACER_CONFIG="+config, "PACER_X_API_URL="+upstream.URL, "E2E_TOKEN=e2e-token",
-		"PACER_TASK_TIMEOUT=3s", "PACER_LEASE=4s", "PACER_CONCURRENCY=4",
+		// A lease long enough for a loaded machine, short enough that the
+		// SIGKILL test does not wait long for the dead worker's tasks.
+		"PACER_TASK_TIMEOUT=8s", "PACER_LEASE=10s", "PACER_CONCURRENCY=4",
 		"PACER_REPUBLISH_AFTER=20s", "PACER_SHUTDOWN_GRACE=15s",
 	)}
 	// serve gets no token: it makes no upstream requests and must not need

@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -49,4 +50,48 @@ func ExampleServer() {
 	// 429 0 1740830460
 	// {"errors":[{"code":88,"message":"Rate limit exceeded"}]}
 	// requests 3, served 2, over quota 1, id 20 fetched 2 times
+}
+
+// The paginated lists answer one page at a time; meta.next_token asks for
+// the next and is absent on the last page. Counts are pure functions of the
+// user id, or set per user for a test.
+func ExampleServer_followers() {
+	sb, err := sandbox.New(sandbox.Config{Users: map[uint64]sandbox.UserSpec{42: {Followers: 3}}})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+
+	url := srv.URL + "/2/users/42/followers?max_results=2"
+	for url != "" {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer stand-in-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		var page struct {
+			Meta struct {
+				NextToken string `json:"next_token"`
+			} `json:"meta"`
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+		if err := json.Unmarshal(body, &page); err != nil {
+			panic(err)
+		}
+		url = ""
+		if page.Meta.NextToken != "" {
+			url = srv.URL + "/2/users/42/followers?max_results=2&pagination_token=" + page.Meta.NextToken
+		}
+	}
+	st := sb.Stats()
+	fmt.Printf("pages %d, repeated %d, first page served %d time(s)\n",
+		st.PagesRequested, st.PagesRepeated, sb.PageRequests(sandbox.EndpointUserFollowers, 42, 0))
+	// Output:
+	// {"data":[{"id":"1000000","name":"Sandbox User 1000000","username":"sandbox_1000000"},{"id":"6275414000000000001","name":"Sandbox User 6275414000000000001","username":"sandbox_6275414000000000001"}],"meta":{"result_count":2,"next_token":"cot38chq68t36c9i6opm6cpi"}}
+	// {"data":[{"id":"6275414000000000002","name":"Sandbox User 6275414000000000002","username":"sandbox_6275414000000000002"}],"meta":{"result_count":1}}
+	// pages 2, repeated 0, first page served 1 time(s)
 }

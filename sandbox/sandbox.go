@@ -162,7 +162,8 @@ type Stats struct {
 	// Requests counts every request to the API (not to /sandbox/), whatever
 	// became of it.
 	Requests int `json:"requests"`
-	// Served counts requests answered 200 with the tweets asked for.
+	// Served counts requests answered 200 with the tweets or the page asked
+	// for.
 	Served int `json:"served"`
 	// OverQuota counts requests refused with a 429: each one a request pacer
 	// should not have sent.
@@ -197,7 +198,7 @@ type Stats struct {
 // TokenStats counts one bearer token's requests.
 type TokenStats struct {
 	Requests  int `json:"requests"`   // every request made with the token
-	Served    int `json:"served"`     // requests answered 200 with tweets
+	Served    int `json:"served"`     // requests answered 200
 	OverQuota int `json:"over_quota"` // requests refused with a 429
 	// Windows holds, for each tweet lookup quota window the token opened,
 	// in order, how many requests it admitted: what a test compares with the
@@ -577,12 +578,14 @@ const (
 
 // ServeHTTP answers one request. A request to the API is, in order: counted;
 // refused with a 401 without a valid bearer token; refused with a 429 past
-// its token's quota; delayed and faulted as [Faults] say; answered (a 404
-// for a path other than /2/tweets, a 405 for a method other than GET, a 400
-// for invalid parameters, else a 200). Every request with a valid token
-// counts against that token's quota whatever its answer, and every answer to
-// it carries the x-rate-limit-* headers when a quota is set; a 401 carries
-// none, since without a valid token there is no quota to report.
+// its token's quota for the endpoint; delayed and faulted as [Faults] say;
+// answered (a 404 for a path the sandbox does not serve, a 405 for a method
+// other than GET, a 400 for invalid parameters or pagination token, else a
+// 200). Every request with a valid token counts against that token's quota
+// for the endpoint whatever its answer (a path the sandbox does not serve
+// counts as tweet lookup), and every answer to it carries the endpoint's
+// x-rate-limit-* headers when a quota is set; a 401 carries none, since
+// without a valid token there is no quota to report.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/sandbox/") {
 		s.serveSandbox(w, r)

@@ -180,6 +180,16 @@ func newRegistry(xAPIURL string) (*jobs.Registry, error) {
 	}
 	kinds := &jobs.Registry{}
 	kinds.Register(lookup)
+	userTweets, err := tweets.NewUserTweets(tweets.Config{BaseURL: xAPIURL})
+	if err != nil {
+		return nil, fmt.Errorf("-x-api-url: %w", err)
+	}
+	kinds.Register(userTweets)
+	userFollowers, err := tweets.NewUserFollowers(tweets.Config{BaseURL: xAPIURL})
+	if err != nil {
+		return nil, fmt.Errorf("-x-api-url: %w", err)
+	}
+	kinds.Register(userFollowers)
 	return kinds, nil
 }
 

@@ -1,7 +1,9 @@
 // Package tweets holds pacer's X API v2 kinds. It owns their params, their
 // validation, how their input is split into tasks and how one task talks to
-// X. Today that is [Lookup], the tweet_lookup kind: fetch tweets by id, 100
-// per request (GET /2/tweets?ids=...).
+// X: [Lookup], the tweet_lookup kind, fetches tweets by id, 100 per request
+// (GET /2/tweets?ids=...); [UserList] is the paginated user_tweets and
+// user_followers kinds, one task per page, each page's task creating the
+// next (GET /2/users/:id/tweets and /followers).
 //
 // A kind knows its upstream and its params, nothing else: tweets imports jobs
 // (the [jobs.Kind] contract) and may import ratelimit, never store, broker or

@@ -1,10 +1,15 @@
 package tweets
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+
+	"github.com/pacerhq/pacer/jobs"
 )
 
 // BatchSize is how many ids one tweet lookup request carries: X's maximum.
@@ -64,6 +69,50 @@ func checkIDs(ids []string) error {
 		if !ok || got != id {
 			return errors.New("task id " + strconv.Quote(clip(id, 40)) + " is not a canonical tweet id")
 		}
+	}
+	return nil
+}
+
+// scanIDs calls fn with each id of an id file, in order, and returns its
+// first error as it is. It reads as [Lookup.Plan] describes; noun ("tweet",
+// "user") names what the ids are in the errors for bad lines.
+func scanIDs(ctx context.Context, items io.Reader, noun string, fn func(id string) error) error {
+	if items == nil {
+		return jobs.Invalid("ids", "no ids given")
+	}
+	sc := bufio.NewScanner(items)
+	sc.Buffer(make([]byte, 0, 512), MaxLineLength+2)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		if len(text) > MaxLineLength {
+			return jobs.Invalid("ids", "line %d: longer than %d bytes", line, MaxLineLength)
+		}
+		if line%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		id, ok, err := ParseIDLine(text)
+		if err != nil {
+			return jobs.Invalid("ids", "line %d: %v", line, strings.Replace(err.Error(), "a tweet id", "a "+noun+" id", 1))
+		}
+		if !ok {
+			continue
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return jobs.Invalid("ids", "line %d: longer than %d bytes", line+1, MaxLineLength)
+		}
+		return fmt.Errorf("read ids at line %d: %w", line+1, err)
 	}
 	return nil
 }

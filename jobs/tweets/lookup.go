@@ -1,7 +1,6 @@
 package tweets
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -121,13 +120,6 @@ type taskPayload struct {
 // they are, errors reading items wrapped with %w; if ctx is cancelled Plan
 // stops and returns ctx.Err().
 func (l *Lookup) Plan(ctx context.Context, params json.RawMessage, items io.Reader, emit func(jobs.TaskSpec) error) error {
-	if items == nil {
-		return jobs.Invalid("ids", "no ids given")
-	}
-	sc := bufio.NewScanner(items)
-	// Room for the line ending, so that exactly MaxLineLength bytes pass.
-	sc.Buffer(make([]byte, 0, 512), MaxLineLength+2)
-
 	batch := make([]string, 0, BatchSize)
 	inBatch := make(map[string]struct{}, BatchSize)
 	total := 0
@@ -147,45 +139,19 @@ func (l *Lookup) Plan(ctx context.Context, params json.RawMessage, items io.Read
 		clear(inBatch)
 		return nil
 	}
-
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
-		}
-		if len(text) > MaxLineLength {
-			return jobs.Invalid("ids", "line %d: longer than %d bytes", line, MaxLineLength)
-		}
-		if line%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		id, ok, err := ParseIDLine(text)
-		if err != nil {
-			return jobs.Invalid("ids", "line %d: %v", line, err)
-		}
-		if !ok {
-			continue
-		}
+	err := scanIDs(ctx, items, "tweet", func(id string) error {
 		if _, dup := inBatch[id]; dup {
-			continue
+			return nil
 		}
 		inBatch[id] = struct{}{}
 		batch = append(batch, id)
 		if len(batch) == BatchSize {
-			if err := flush(); err != nil {
-				return err
-			}
+			return flush()
 		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return jobs.Invalid("ids", "line %d: longer than %d bytes", line+1, MaxLineLength)
-		}
-		return fmt.Errorf("read ids at line %d: %w", line+1, err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(batch) > 0 {
 		if err := flush(); err != nil {

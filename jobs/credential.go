@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 
 	"github.com/pacerhq/pacer/ratelimit"
@@ -13,7 +14,11 @@ import (
 // Name; Token never leaves the process (DESIGN.md, invariant 6).
 type Credential struct {
 	Name  string
-	Token string // sent as "Authorization: Bearer <Token>"; "" sends none
+	Token string // sent as "Authorization: Bearer <Token>" (see Header); "" sends none
+	// Header is the request header that carries Token. Empty, or
+	// "Authorization", sends "Authorization: Bearer <Token>"; any other name
+	// (an API key header such as "X-Api-Key") sends the raw Token in it.
+	Header string
 	// Quotas are what the upstream grants this credential; every request
 	// spends one of each. The upstream's rate-limit headers describe the
 	// first. None for an upstream without a quota.
@@ -23,6 +28,9 @@ type Credential struct {
 // LogValue redacts the token, so a Credential can be logged safely.
 func (c Credential) LogValue() slog.Value {
 	attrs := []slog.Attr{slog.String("name", c.Name), slog.Bool("token_set", c.Token != "")}
+	if c.Header != "" {
+		attrs = append(attrs, slog.String("header", c.Header))
+	}
 	for _, q := range c.Quotas {
 		attrs = append(attrs, slog.String("quota", q.String()))
 	}
@@ -94,4 +102,14 @@ func (cs Credentials) resolve(name string, pools Pools) ([]Credential, bool) {
 		out = append(out, c)
 	}
 	return out, true
+}
+
+// setAuth adds c's token to h, in the header c names.
+func (c Credential) setAuth(h http.Header) {
+	name := http.CanonicalHeaderKey(c.Header)
+	if name == "" || name == "Authorization" {
+		h.Set("Authorization", "Bearer "+c.Token)
+		return
+	}
+	h.Set(name, c.Token)
 }

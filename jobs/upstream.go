@@ -51,7 +51,7 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			if r == req {
 				r = req.Clone(ctx)
 			}
-			r.Header.Set("Authorization", "Bearer "+c.Token)
+			c.setAuth(r.Header)
 		}
 		t.sent.Add(1)
 		resp, err := t.base.RoundTrip(r)

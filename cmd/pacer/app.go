@@ -18,6 +18,7 @@ import (
 	"github.com/pacerhq/pacer/broker/inproc"
 	"github.com/pacerhq/pacer/broker/rabbitmq"
 	"github.com/pacerhq/pacer/jobs"
+	httpkind "github.com/pacerhq/pacer/jobs/http"
 	"github.com/pacerhq/pacer/jobs/tweets"
 	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/store"
@@ -51,6 +52,9 @@ type options struct {
 	// pools is not a flag either: the pools of the credentials file, for
 	// newWorker.
 	pools jobs.Pools
+	// allowHosts is not a flag either: the hosts http_get may reach, from
+	// the credentials file, for newRegistry.
+	allowHosts []string
 }
 
 func (o *options) storeFlags(f *flagSet, defaultDB string) {
@@ -173,7 +177,9 @@ func openBroker(ctx context.Context, url, queue string, log *slog.Logger) (broke
 	return b, nil
 }
 
-func newRegistry(xAPIURL string) (*jobs.Registry, error) {
+// newRegistry builds the kinds: X's against xAPIURL, and http_get, which may
+// reach allowHosts only (the config file's [http] allow_hosts).
+func newRegistry(xAPIURL string, allowHosts ...string) (*jobs.Registry, error) {
 	lookup, err := tweets.NewLookup(tweets.Config{BaseURL: xAPIURL})
 	if err != nil {
 		return nil, fmt.Errorf("-x-api-url: %w", err)
@@ -190,6 +196,11 @@ func newRegistry(xAPIURL string) (*jobs.Registry, error) {
 		return nil, fmt.Errorf("-x-api-url: %w", err)
 	}
 	kinds.Register(userFollowers)
+	get, err := httpkind.NewGet(httpkind.Config{AllowHosts: allowHosts})
+	if err != nil {
+		return nil, fmt.Errorf("config: http: %w", err)
+	}
+	kinds.Register(get)
 	return kinds, nil
 }
 

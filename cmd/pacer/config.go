@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -11,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pacerhq/pacer/jobs"
+	httpkind "github.com/pacerhq/pacer/jobs/http"
 	"github.com/pacerhq/pacer/ratelimit"
 )
 
@@ -35,9 +38,22 @@ import (
 //
 //	[pools.research]                  # credentials a job may spread its requests over
 //	credentials = ["research", "app"] # each request goes to the one with the most quota left
+//
+//	[credentials.example]             # an API that takes a key in a header of its own
+//	token_env = "EXAMPLE_API_KEY"
+//	header    = "X-Api-Key"           # sends the raw token; default "Authorization: Bearer <token>"
+//
+//	[http]                            # the http_get kind
+//	allow_hosts = ["api.example.org", "*.example.com"] # the only hosts its jobs may reach
 type fileConfig struct {
 	Credentials map[string]credentialConfig `toml:"credentials"`
 	Pools       map[string]poolConfig       `toml:"pools"`
+	HTTP        httpConfig                  `toml:"http"`
+}
+
+// httpConfig configures the http_get kind.
+type httpConfig struct {
+	AllowHosts []string `toml:"allow_hosts"`
 }
 
 type poolConfig struct {
@@ -48,11 +64,14 @@ type poolConfig struct {
 type settings struct {
 	creds jobs.Credentials
 	pools jobs.Pools
+	// allowHosts are the hosts http_get jobs may reach; none refuses them all.
+	allowHosts []string
 }
 
 type credentialConfig struct {
 	TokenEnv  string        `toml:"token_env"`
 	TokenFile string        `toml:"token_file"`
+	Header    string        `toml:"header"`
 	Quota     string        `toml:"quota"`
 	Quotas    []quotaConfig `toml:"quotas"`
 }
@@ -82,7 +101,7 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return settings{}, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, quota, quotas.name, quotas.limit, quotas.sliding; pools.<name>.credentials)", strings.Join(keys, ", "))
+		return settings{}, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, header, quota, quotas.name, quotas.limit, quotas.sliding; pools.<name>.credentials; http.allow_hosts)", strings.Join(keys, ", "))
 	}
 	if len(fc.Credentials) == 0 {
 		return settings{}, fmt.Errorf("config: no [credentials.<name>] declared")
@@ -99,7 +118,12 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 		if !credentialName.MatchString(name) {
 			return settings{}, fmt.Errorf("config: credentials.%q: a name is 1-63 lower-case letters, digits, '_', '.' or '-'", name)
 		}
-		cred := jobs.Credential{Name: name}
+		cred := jobs.Credential{Name: name, Header: cc.Header}
+		if cc.Header != "" {
+			if err := checkHeaderName(cc.Header); err != nil {
+				return settings{}, fmt.Errorf("config: credentials.%s.header: %w", name, err)
+			}
+		}
 		switch {
 		case cc.TokenEnv != "" && cc.TokenFile != "":
 			return settings{}, fmt.Errorf("config: credentials.%s: set token_env or token_file, not both", name)
@@ -168,7 +192,29 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 	if err := pools.Validate(creds); err != nil {
 		return settings{}, fmt.Errorf("config: pools.%w", err)
 	}
-	return settings{creds: creds, pools: pools}, nil
+	if _, err := httpkind.NewGet(httpkind.Config{AllowHosts: fc.HTTP.AllowHosts}); err != nil {
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
+		return settings{}, fmt.Errorf("config: http.%w", err)
+	}
+	return settings{creds: creds, pools: pools, allowHosts: fc.HTTP.AllowHosts}, nil
+}
+
+// checkHeaderName checks a credential's header: an HTTP header name (RFC
+// 9110 token) that can carry a token, so not Host or Cookie, which the
+// client sets or which would send the token as a cookie.
+func checkHeaderName(h string) error {
+	if h == "" || strings.IndexFunc(h, func(r rune) bool {
+		return r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r)
+	}) >= 0 {
+		return fmt.Errorf("%q is not a header name", h)
+	}
+	switch http.CanonicalHeaderKey(h) {
+	case "Host", "Cookie", "Content-Length", "Transfer-Encoding", "Connection":
+		return fmt.Errorf("%s cannot carry a token", http.CanonicalHeaderKey(h))
+	}
+	return nil
 }
 
 // loadConfig reads the credentials file at path; getenv nil reads names and

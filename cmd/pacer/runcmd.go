@@ -66,12 +66,13 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 			creds[name] = c
 		}
 		o.pools = cfg.pools
+		o.allowHosts = cfg.allowHosts
 	}
 	xAPIURL := o.xAPIURL
 	if !flagOrEnvSet(f, "x-api-url") {
 		xAPIURL = base + "/sandbox"
 	}
-	kinds, err := newRegistry(xAPIURL)
+	kinds, err := newRegistry(xAPIURL, o.allowHosts...)
 	if err != nil {
 		ln.Close()
 		return err

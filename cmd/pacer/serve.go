@@ -45,7 +45,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	creds := cfg.creds
-	kinds, err := newRegistry(o.xAPIURL)
+	kinds, err := newRegistry(o.xAPIURL, cfg.allowHosts...)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	creds := cfg.creds
 	o.pools = cfg.pools
-	kinds, err := newRegistry(o.xAPIURL)
+	kinds, err := newRegistry(o.xAPIURL, cfg.allowHosts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,114 @@
+package httpkind
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pacerhq/pacer/jobs"
+)
+
+// MaxItemLength is the longest item, in bytes, once spaces around it are
+// trimmed. An item becomes part of a URL and a row key, so it stays short.
+const MaxItemLength = 512
+
+// maxLineLength bounds a line read from an item file, spaces included, so
+// that one bad line cannot fill memory.
+const maxLineLength = 4 * MaxItemLength
+
+// ParseItemLine reads one line of an item file. A line holds one item: any
+// text of 1 to [MaxItemLength] bytes of valid UTF-8 without control
+// characters, spaces around it ignored. A line that is blank, or whose first
+// non-space character is '#', holds no item: there are no comments after an
+// item, as '#' may be part of one.
+//
+// It returns the item and ok true; "" and ok false for a line without one;
+// or an error whose text says what is wrong with the line, in words a user
+// can act on (the caller adds the line number).
+func ParseItemLine(line string) (item string, ok bool, err error) {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return "", false, nil
+	}
+	if len(line) > MaxItemLength {
+		return "", false, fmt.Errorf("item is longer than %d bytes", MaxItemLength)
+	}
+	if !utf8.ValidString(line) {
+		return "", false, errors.New("item is not valid UTF-8")
+	}
+	for _, r := range line {
+		if unicode.IsControl(r) {
+			return "", false, fmt.Errorf("item %s holds a control character", strconv.QuoteToASCII(clip(line, 40)))
+		}
+	}
+	return line, true, nil
+}
+
+// checkItem reports whether item is one ParseItemLine returns as it is.
+func checkItem(item string) error {
+	got, ok, err := ParseItemLine(item)
+	if err != nil {
+		return err
+	}
+	if !ok || got != item {
+		return fmt.Errorf("%s is not an item", strconv.QuoteToASCII(clip(item, 40)))
+	}
+	return nil
+}
+
+// scanItems calls fn with each item of an item file, in order, and returns
+// its first error as it is. Lines may end in \n or \r\n; a UTF-8 byte order
+// mark is ignored. A bad line is a *jobs.ValidationError for "ids" naming
+// the line.
+func scanItems(ctx context.Context, items io.Reader, fn func(item string) error) error {
+	sc := bufio.NewScanner(items)
+	sc.Buffer(make([]byte, 0, 512), maxLineLength+2)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		if line%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		item, ok, err := ParseItemLine(text)
+		if err != nil {
+			return jobs.Invalid("ids", "line %d: %v", line, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := fn(item); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return jobs.Invalid("ids", "line %d: longer than %d bytes", line+1, maxLineLength)
+		}
+		return fmt.Errorf("read items at line %d: %w", line+1, err)
+	}
+	return nil
+}
+
+// clip shortens s to at most n bytes for an error message, on a rune
+// boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

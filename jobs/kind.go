@@ -71,10 +71,24 @@ type Row struct {
 	Reason string          // the upstream's reason for StatusNotFound
 }
 
+// Instance is one annotation instance a kind creates: item Key to be
+// annotated by Annotator, within Scope (a project). An instance already
+// present, from any job, is skipped, so re-running a job creates nothing
+// twice.
+type Instance struct {
+	Scope     string
+	Key       string
+	Annotator string
+}
+
 // Outcome is what one successful attempt produced.
 type Outcome struct {
 	Rows []Row
 	Next []TaskSpec // follow-up tasks, committed with the rows
+	// Instances are annotation instances to create, committed with the
+	// rows. They change no counter: a kind that creates them plans each
+	// task's Items as the instances it covers, so progress counts rows.
+	Instances []Instance
 }
 
 // ValidationError is bad input, found before anything is enqueued. Field

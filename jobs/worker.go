@@ -309,15 +309,22 @@ func (w *Worker) save(ctx context.Context, log *slog.Logger, owner string, task 
 		for i, t := range out.Next {
 			follow[i] = store.NewTask{Payload: t.Payload, Items: t.Items}
 		}
+		var instances []store.Instance
+		if len(out.Instances) > 0 {
+			instances = make([]store.Instance, len(out.Instances))
+			for i, in := range out.Instances {
+				instances[i] = store.Instance{Scope: in.Scope, Key: in.Key, Annotator: in.Annotator}
+			}
+		}
 		j, err := w.cfg.Store.CompleteTask(ctx, store.Completion{
 			TaskID: task.ID, Owner: owner, Results: results, FollowUps: follow,
-			Requests: requests, Now: now, Finish: Finish,
+			Requests: requests, Now: now, Finish: Finish, Instances: instances,
 		})
 		if err != nil {
 			return err
 		}
 		w.cfg.Metrics.task(job.Kind, OutcomeDone, elapsed)
-		log.DebugContext(ctx, "task done", "rows", len(results), "requests", requests)
+		log.DebugContext(ctx, "task done", "rows", len(results), "instances", len(instances), "requests", requests)
 		w.logFinished(ctx, j)
 		return nil
 	}

@@ -54,7 +54,7 @@ func ValidateClaim(owner string, now, leaseUntil time.Time) error {
 // upsert a key twice, and the contract counts a repeated key once. c.Results
 // is returned as is when no key repeats. Each follow-up must pass
 // [ValidateNewTask], and each result needs a key, a known status and, if it
-// has Data, valid JSON.
+// has Data, valid JSON. Each instance needs a scope, a key and an annotator.
 func ValidateCompletion(c Completion) ([]Result, error) {
 	if c.Owner == "" {
 		return nil, errors.New("owner is required")
@@ -68,6 +68,11 @@ func ValidateCompletion(c Completion) ([]Result, error) {
 	for i, f := range c.FollowUps {
 		if err := ValidateNewTask(f); err != nil {
 			return nil, fmt.Errorf("follow-up %d: %w", i, err)
+		}
+	}
+	for i, in := range c.Instances {
+		if in.Scope == "" || in.Key == "" || in.Annotator == "" {
+			return nil, fmt.Errorf("instance %d: scope, key and annotator are required", i)
 		}
 	}
 	last := make(map[string]int, len(c.Results))

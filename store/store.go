@@ -186,6 +186,22 @@ type Completion struct {
 	Requests  int        // upstream requests this attempt made
 	Now       time.Time  // FetchedAt of the results and the job's updated_at
 	Finish    FinishFunc // required
+	// Instances are annotation instances to create; one already present
+	// (same scope, key and annotator, from any job) is skipped. JobID and
+	// CreatedAt are filled in by the store.
+	Instances []Instance
+}
+
+// Instance is one annotation instance: an item that one annotator is to
+// annotate, within a scope (a project). It is keyed by (Scope, Key,
+// Annotator), so creating it again, from a retry or from another job over the
+// same items, creates nothing.
+type Instance struct {
+	Scope     string    `db:"scope"`
+	Key       string    `db:"item_key"`
+	Annotator string    `db:"annotator"`
+	JobID     int64     `db:"job_id"` // the job that created it
+	CreatedAt time.Time `db:"created_at"`
 }
 
 // Retry puts a leased task back to pending for a later run, releasing its lease.
@@ -283,6 +299,11 @@ type Store interface {
 	// are inserted as cancelled, and the job stays cancelled. A job paused
 	// while its last task ran is finished like a running one.
 	//
+	// Annotation instances (c.Instances) are inserted in the same
+	// transaction; those already present are skipped. They change no
+	// counter: a kind that creates them plans its tasks' Items as the
+	// instances they cover, so progress counts rows.
+	//
 	// Counters: tasks_done grows by 1 and requests by c.Requests; items_done
 	// grows by the task's Items, or, for a task planned with Items 0 (a page),
 	// by len(c.Results), in which case items_total grows by as much. Each
@@ -320,6 +341,17 @@ type Store interface {
 	ListResults(ctx context.Context, jobID int64, f ResultFilter) ([]Result, error)
 	// CountResults returns how many of a job's results have each status.
 	CountResults(ctx context.Context, jobID int64) (map[ResultStatus]int64, error)
+
+	// CountInstances returns how many annotation instances scope holds, and
+	// how many of them job jobID created (0 for none or an unknown job).
+	CountInstances(ctx context.Context, scope string, jobID int64) (total, created int64, err error)
+	// ListInstances returns up to limit of the annotation instances job jobID
+	// created, in (key, annotator) byte order, after the pair (afterKey,
+	// afterAnnotator): keyset paging for an export. ("", "") starts at the
+	// first. A limit of zero or less returns none. The pair identifies an
+	// instance only if the job created instances of a single scope, as the
+	// annotate kind does; otherwise paging may skip rows.
+	ListInstances(ctx context.Context, jobID int64, afterKey, afterAnnotator string, limit int) ([]Instance, error)
 
 	// SpendQuota records n requests at now against quota key if, with them,
 	// no span of length span ending at now would hold more than limit

@@ -51,6 +51,7 @@ type Reader interface {
 	CountTasks(ctx context.Context, jobID int64) (map[store.TaskState]int64, error)
 	ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]store.Task, error)
 	ListRetiredCredentials(ctx context.Context) ([]store.RetiredCredential, error)
+	ListInstances(ctx context.Context, jobID int64, afterKey, afterAnnotator string, limit int) ([]store.Instance, error)
 }
 
 // Config configures the web handler.
@@ -122,6 +123,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /jobs/new", s.pageNewJob)
 	m.HandleFunc("POST /jobs", s.formSubmit)
 	m.HandleFunc("GET /jobs/{id}", s.pageJob)
+	m.HandleFunc("GET /jobs/{id}/instances.csv", s.exportInstances)
 	m.HandleFunc("POST /jobs/{id}/rerun", s.formRerun)
 	m.HandleFunc("POST /jobs/{id}/{action}", s.formAction)
 

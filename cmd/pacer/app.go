@@ -18,6 +18,7 @@ import (
 	"github.com/pacerhq/pacer/broker/inproc"
 	"github.com/pacerhq/pacer/broker/rabbitmq"
 	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/jobs/annotate"
 	httpkind "github.com/pacerhq/pacer/jobs/http"
 	"github.com/pacerhq/pacer/jobs/tweets"
 	"github.com/pacerhq/pacer/ratelimit"
@@ -201,6 +202,7 @@ func newRegistry(xAPIURL string, allowHosts ...string) (*jobs.Registry, error) {
 		return nil, fmt.Errorf("config: http: %w", err)
 	}
 	kinds.Register(get)
+	kinds.Register(annotate.New())
 	return kinds, nil
 }
 

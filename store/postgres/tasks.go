@@ -162,6 +162,9 @@ func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, 
 		if err := upsertResults(ctx, tx, t.JobID, t.ID, now, results); err != nil {
 			return err
 		}
+		if err := insertInstances(ctx, tx, t.JobID, now, c.Instances); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE tasks
 			SET state = 'done', lease_owner = '', lease_until = NULL, published_at = NULL, updated_at = $2

@@ -178,6 +178,9 @@ func (db *DB) CompleteTask(ctx context.Context, c store.Completion) (store.Job, 
 		if err := upsertResults(ctx, tx, t.JobID, t.ID, nowDB, results); err != nil {
 			return err
 		}
+		if err := insertInstances(ctx, tx, t.JobID, nowDB, c.Instances); err != nil {
+			return err
+		}
 		followState := store.TaskPending
 		if j.State == store.JobCancelled {
 			followState = store.TaskCancelled

@@ -82,6 +82,8 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"QuotaStateInvalid", s.testQuotaStateInvalid},
 		{"RetiredCredentials", s.testRetiredCredentials},
 		{"ListTasks", s.testListTasks},
+		{"Instances", s.testInstances},
+		{"InstancesInvalid", s.testInstancesInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -109,3 +109,51 @@ func TestAnnotateRefusesBadParams(t *testing.T) {
 		t.Fatalf("jobs after a refused submission: %d, %v; want none", len(js), err)
 	}
 }
+
+// Annotation instances for every collected tweet: the items are a finished
+// job's ok results.
+func TestAnnotateFromSourceJob(t *testing.T) {
+	r := newRig(t, rigConfig{})
+	r.kinds.Register(annotate.New())
+	ctx := t.Context()
+	var ve *jobs.ValidationError
+	// Before the workers start, a source job that has not finished is
+	// refused.
+	queued := r.submit(t, 10)
+	notYet := fmt.Sprintf(`{"annotators":["ann"],"per_item":1,"source_job":%d}`, queued.ID)
+	if _, err := r.service.Submit(ctx, jobs.Submission{Kind: "annotate", Credential: "main", Params: json.RawMessage(notYet)}); !errors.As(err, &ve) || ve.Field != "params.source_job" {
+		t.Fatalf("annotate from an unfinished job = %v, want a params.source_job error", err)
+	}
+	r.start(t)
+	source := r.waitFinished(t, r.submit(t, 1000).ID)
+	counts, err := r.store.CountResults(ctx, source.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := counts[store.ResultOK]
+	if ok == 0 || counts[store.ResultNotFound] == 0 {
+		t.Fatalf("source results %v: want ok and not_found ones", counts)
+	}
+	params := fmt.Appendf(nil, `{"annotators":["ann","bob"],"per_item":2,"scope":"tweets","source_job":%d}`, source.ID)
+	j, err := r.service.Submit(ctx, jobs.Submission{Kind: "annotate", Credential: "main", Params: params})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.ItemsTotal != 2*ok {
+		t.Fatalf("job %+v: want %d rows, two for each ok result", j, 2*ok)
+	}
+	j = r.waitFinished(t, j.ID)
+	total, created, err := r.store.CountInstances(ctx, "tweets", j.ID)
+	if err != nil || total != 2*ok || created != 2*ok {
+		t.Fatalf("instances %d (%d by this job), %v: want %d", total, created, err, 2*ok)
+	}
+	// A job that does not exist is refused by field too.
+	for _, p := range []string{`{"annotators":["ann"],"per_item":1,"source_job":999}`} {
+		if _, err := r.service.Submit(ctx, jobs.Submission{Kind: "annotate", Credential: "main", Params: json.RawMessage(p)}); !errors.As(err, &ve) || ve.Field != "params.source_job" {
+			t.Fatalf("Submit(%s) = %v, want a params.source_job error", p, err)
+		}
+	}
+	if _, err := r.service.Submit(ctx, jobs.Submission{Kind: "annotate", Credential: "main", Params: params, Items: strings.NewReader("x\n")}); !errors.As(err, &ve) || ve.Field != "ids" {
+		t.Fatalf("source_job and ids together: %v, want an ids error", err)
+	}
+}

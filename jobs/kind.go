@@ -158,3 +158,10 @@ func (r *Registry) Names() []string {
 type Rerunner interface {
 	Items(payload json.RawMessage) ([]string, error)
 }
+
+// ResultSourcer is a Kind whose items may be another job's results: when
+// SourceJob reports a job id for the params, Service.Submit streams the keys
+// of that finished job's ok results as the items, in key order.
+type ResultSourcer interface {
+	SourceJob(params json.RawMessage) (int64, bool)
+}

@@ -97,6 +97,19 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error)
 	if err != nil {
 		return store.Job{}, err
 	}
+	if rs, ok := kind.(ResultSourcer); ok {
+		if source, ok := rs.SourceJob(params); ok {
+			if sub.Items != nil {
+				return store.Job{}, Invalid("ids", "give ids or params.source_job, not both")
+			}
+			items, stop, err := s.resultKeys(ctx, source)
+			if err != nil {
+				return store.Job{}, err
+			}
+			defer stop()
+			sub.Items = items
+		}
+	}
 
 	// The kind pushes tasks, the store pulls them: a planner goroutine feeds
 	// the transaction through a small channel, so the items stream through
@@ -228,4 +241,44 @@ func thousands(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// resultKeys streams the keys of finished job id's ok results, one per line,
+// a page at a time. stop ends the stream early; call it when done.
+func (s *Service) resultKeys(ctx context.Context, id int64) (io.Reader, func(), error) {
+	src, err := s.cfg.Store.GetJob(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, Invalid("params.source_job", "there is no job %d", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !src.State.Finished() {
+		return nil, nil, Invalid("params.source_job", "job %d is %s; its results are taken once it has finished", id, src.State)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		after := ""
+		for {
+			page, err := s.cfg.Store.ListResults(ctx, id, store.ResultFilter{Status: store.ResultOK, AfterKey: after, Limit: 1000})
+			if err != nil {
+				pw.CloseWithError(fmt.Errorf("read results of job %d: %w", id, err))
+				return
+			}
+			var b strings.Builder
+			for _, r := range page {
+				b.WriteString(r.Key)
+				b.WriteByte('\n')
+			}
+			if _, err := io.WriteString(pw, b.String()); err != nil {
+				return // the reader stopped
+			}
+			if len(page) < 1000 {
+				pw.Close()
+				return
+			}
+			after = page[len(page)-1].Key
+		}
+	}()
+	return pr, func() { pr.CloseWithError(errors.New("submission done")) }, nil
 }

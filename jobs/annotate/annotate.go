@@ -182,3 +182,13 @@ func (Kind) Items(raw json.RawMessage) ([]string, error) {
 	}
 	return pl.Items, nil
 }
+
+// SourceJob names the job whose ok results are this job's items, when the
+// params say so (jobs.ResultSourcer).
+func (Kind) SourceJob(params json.RawMessage) (int64, bool) {
+	var p Params
+	if err := json.Unmarshal(params, &p); err != nil || p.SourceJob == 0 {
+		return 0, false
+	}
+	return p.SourceJob, true
+}

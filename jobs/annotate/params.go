@@ -37,6 +37,9 @@ type Params struct {
 	// Scope is the project the instances belong to; an instance already in
 	// the scope is never created again. Default DefaultScope.
 	Scope string `json:"scope,omitempty"`
+	// SourceJob, when set, takes the items from that finished job's ok
+	// results (their keys) instead of an uploaded list.
+	SourceJob int64 `json:"source_job,omitempty"`
 }
 
 // rawParams is Params as submitted: annotators as a list or as text.
@@ -44,6 +47,7 @@ type rawParams struct {
 	Annotators json.RawMessage `json:"annotators"`
 	PerItem    *int            `json:"per_item"`
 	Scope      string          `json:"scope"`
+	SourceJob  int64           `json:"source_job"`
 }
 
 // parseParams validates raw and returns the params normalized. Errors are
@@ -58,7 +62,7 @@ func parseParams(raw json.RawMessage) (Params, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return p, jobs.Invalid("params", "%v (known keys: annotators, per_item, scope)", err)
+		return p, jobs.Invalid("params", "%v (known keys: annotators, per_item, scope, source_job)", err)
 	}
 	if dec.More() {
 		return p, jobs.Invalid("params", "trailing data after the JSON object")
@@ -82,6 +86,10 @@ func parseParams(raw json.RawMessage) (Params, error) {
 	if err := checkName(p.Scope); err != nil {
 		return p, jobs.Invalid("params.scope", "%v", err)
 	}
+	if r.SourceJob < 0 {
+		return p, jobs.Invalid("params.source_job", "%d is not a job id", r.SourceJob)
+	}
+	p.SourceJob = r.SourceJob
 	return p, nil
 }
 

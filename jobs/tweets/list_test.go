@@ -425,3 +425,17 @@ func FuzzListPrepare(f *testing.F) {
 		}
 	})
 }
+
+func TestUserListItems(t *testing.T) {
+	k, err := tweets.NewUserFollowers(tweets.Config{BaseURL: "http://127.0.0.1:9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := k.Items([]byte(`{"user_id":"42","pagination_token":"abc","fetched":3000}`))
+	if err != nil || len(items) != 1 || items[0] != "42" {
+		t.Fatalf("Items = %q, %v; want the user", items, err)
+	}
+	if _, err := k.Items([]byte(`{"pagination_token":"abc"}`)); err == nil {
+		t.Fatal("a payload without a user gave items")
+	}
+}

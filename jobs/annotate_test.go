@@ -13,17 +13,18 @@ import (
 )
 
 // TestAnnotateCreatesInstancesOnce runs the annotate kind end to end on the
-// SQLite rig: 10,000 items × 3 of 7 annotators make 30,000 instances, spread
-// evenly; the same job again makes none.
+// SQLite rig: 100,000 items × 3 of 7 annotators make exactly 300,000
+// instances, within one per annotator; the same job again makes none.
 func TestAnnotateCreatesInstancesOnce(t *testing.T) {
+	t.Parallel() // 300,000 rows take a while under -race: overlap them
 	r := newRig(t, rigConfig{})
 	r.kinds.Register(annotate.New())
 	r.start(t)
 	annotators := []string{"ann", "bob", "cy", "dee", "eve", "fay", "gus"}
 	params, _ := json.Marshal(map[string]any{"annotators": annotators, "per_item": 3, "scope": "pilot"})
 	var items strings.Builder
-	for i := range 10_000 {
-		fmt.Fprintf(&items, "item-%05d\n", i)
+	for i := range 100_000 {
+		fmt.Fprintf(&items, "item-%06d\n", i)
 	}
 	submit := func() store.Job {
 		t.Helper()
@@ -33,19 +34,19 @@ func TestAnnotateCreatesInstancesOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.ItemsTotal != 30_000 || j.TasksTotal != 10 {
-			t.Fatalf("submitted %+v: want 30,000 items (rows) in 10 tasks", j)
+		if j.ItemsTotal != 300_000 || j.TasksTotal != 100 {
+			t.Fatalf("submitted %+v: want 300,000 items (rows) in 100 tasks", j)
 		}
 		return r.waitFinished(t, j.ID)
 	}
 
 	first := submit()
-	if first.State != store.JobSucceeded || first.ItemsDone != 30_000 || first.Requests != 0 {
-		t.Fatalf("first job: %+v; want succeeded, 30,000 rows, no requests", first)
+	if first.State != store.JobSucceeded || first.ItemsDone != 300_000 || first.Requests != 0 {
+		t.Fatalf("first job: %+v; want succeeded, 300,000 rows, no requests", first)
 	}
 	total, created, err := r.store.CountInstances(t.Context(), "pilot", first.ID)
-	if err != nil || total != 30_000 || created != 30_000 {
-		t.Fatalf("after the first job: %d instances, %d created by it, %v; want 30,000", total, created, err)
+	if err != nil || total != 300_000 || created != 300_000 {
+		t.Fatalf("after the first job: %d instances, %d created by it, %v; want 300,000", total, created, err)
 	}
 	perAnnotator := map[string]int{}
 	perItem := map[string]int{}
@@ -64,16 +65,16 @@ func TestAnnotateCreatesInstancesOnce(t *testing.T) {
 		}
 		afterKey, afterAnn = page[len(page)-1].Key, page[len(page)-1].Annotator
 	}
-	// 30,000 over 7: five annotators get 4,286 and two get 4,285.
-	lo, hi := 30_000, 0
+	// 300,000 over 7: six annotators get 42,857 and one 42,858, or so: within one.
+	lo, hi := 300_000, 0
 	for _, a := range annotators {
 		lo, hi = min(lo, perAnnotator[a]), max(hi, perAnnotator[a])
 	}
-	if len(perAnnotator) != 7 || hi-lo > 1 || lo != 4285 {
-		t.Fatalf("instances per annotator %v: want 4,285 or 4,286 each", perAnnotator)
+	if len(perAnnotator) != 7 || hi-lo > 1 || lo != 42857 {
+		t.Fatalf("instances per annotator %v: want 42,857 or 42,858 each", perAnnotator)
 	}
-	if len(perItem) != 10_000 {
-		t.Fatalf("%d items have instances, want 10,000", len(perItem))
+	if len(perItem) != 100_000 {
+		t.Fatalf("%d items have instances, want 100,000", len(perItem))
 	}
 	for k, n := range perItem {
 		if n != 3 {
@@ -86,8 +87,8 @@ func TestAnnotateCreatesInstancesOnce(t *testing.T) {
 		t.Fatalf("second job: %+v", second)
 	}
 	total, created, err = r.store.CountInstances(t.Context(), "pilot", second.ID)
-	if err != nil || total != 30_000 || created != 0 {
-		t.Fatalf("after the second job: %d instances, %d created by it, %v; want 30,000 and 0", total, created, err)
+	if err != nil || total != 300_000 || created != 0 {
+		t.Fatalf("after the second job: %d instances, %d created by it, %v; want 300,000 and 0", total, created, err)
 	}
 }
 

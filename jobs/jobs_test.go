@@ -171,7 +171,7 @@ func (r *rig) submit(t *testing.T, n int) store.Job {
 
 func (r *rig) waitFinished(t *testing.T, id int64) store.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // generous: 300,000 rows under -race on a loaded machine
 	for {
 		j, err := r.store.GetJob(t.Context(), id)
 		if err != nil {

@@ -29,13 +29,17 @@ import (
 // embedded and, given PostgreSQL and RabbitMQ, distributed; and measures in
 // the same run the raw limits of this machine: RabbitMQ publish-with-confirm
 // plus consume-with-ack of empty persistent messages, and PostgreSQL
-// single-row transaction commits. "bench quota" is cmdBenchQuota.
+// single-row transaction commits. "bench quota" is cmdBenchQuota, "bench
+// rows" cmdBenchRows.
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "quota" {
 		return cmdBenchQuota(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "rows" {
+		return cmdBenchRows(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "throughput" {
-		return errors.New("bench: want a benchmark name: throughput or quota")
+		return errors.New("bench: want a benchmark name: throughput, quota or rows")
 	}
 	var o options
 	var items, rawN int

@@ -13,16 +13,19 @@ import (
 
 // insertInstances creates annotation instances, skipping those present. They
 // are copied (COPY, one round trip for the lot) into a staging table that
-// lives until the transaction ends, then inserted from it in one statement
+// each commit empties, then inserted from it in one statement
 // that skips conflicts: far fewer round trips and parse work than batched
 // INSERTs of bound parameters, which matters for a job of millions of rows.
 func insertInstances(ctx context.Context, tx *sqlx.Tx, jobID int64, now time.Time, ins []store.Instance) error {
 	if len(ins) == 0 {
 		return nil
 	}
+	// The staging table lives as long as the connection and empties at each
+	// commit: created once per connection, not once per task, since a
+	// CREATE and a DROP in every transaction churn the catalog for nothing.
 	if _, err := tx.ExecContext(ctx, `
-		CREATE TEMP TABLE annotation_stage (scope text, item_key text, annotator text)
-		ON COMMIT DROP`); err != nil {
+		CREATE TEMP TABLE IF NOT EXISTS annotation_stage (scope text, item_key text, annotator text)
+		ON COMMIT DELETE ROWS`); err != nil {
 		return fmt.Errorf("create staging table: %w", err)
 	}
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("annotation_stage", "scope", "item_key", "annotator"))
@@ -48,8 +51,7 @@ func insertInstances(ctx context.Context, tx *sqlx.Tx, jobID int64, now time.Tim
 		ON CONFLICT DO NOTHING`, jobID, now); err != nil {
 		return fmt.Errorf("insert instances: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `DROP TABLE annotation_stage`)
-	return err
+	return nil
 }
 
 // CountInstances counts scope's instances and those job jobID created. See

@@ -57,13 +57,14 @@ func (l *Limiter) WaitAny(ctx context.Context, options [][]Quota) (int, Grant, e
 // left is how many requests qs has left as far as l knows: the least of its
 // quotas', a quota not seen yet counting as full.
 func (l *Limiter) left(qs []Quota) int {
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := -1
 	for _, q := range qs {
-		r, ok := l.remaining[q.Key]
-		if !ok {
-			r = q.Limit
+		r := q.Limit
+		if s, ok := l.remaining[q.Key]; ok && now.Before(s.until) {
+			r = s.left
 		}
 		if n < 0 || r < n {
 			n = r
@@ -72,9 +73,18 @@ func (l *Limiter) left(qs []Quota) int {
 	return n
 }
 
-// seen records what l knows of key's requests left.
-func (l *Limiter) seen(key string, remaining int) {
+// seenLeft is what a Limiter last saw of a quota's requests left, and until
+// when that holds: the window's close, after which the quota counts as full
+// again, so that a credential spent in an old window is not passed over in a
+// new one.
+type seenLeft struct {
+	left  int
+	until time.Time
+}
+
+// seen records what l knows of key's requests left, valid until until.
+func (l *Limiter) seen(key string, remaining int, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.remaining[key] = max(remaining, 0)
+	l.remaining[key] = seenLeft{left: max(remaining, 0), until: until}
 }

@@ -149,7 +149,7 @@ type Limiter struct {
 
 	mu        sync.Mutex
 	blocked   map[string]time.Time // key → the ledger's last retryAt
-	remaining map[string]int       // key → requests left, as last seen
+	remaining map[string]seenLeft  // key → requests left, as last seen
 	learners  map[string]*learner  // key → what is learned of an undeclared quota
 }
 
@@ -177,7 +177,7 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 		now:       cfg.NowFunc,
 		metrics:   cfg.Metrics,
 		blocked:   make(map[string]time.Time),
-		remaining: make(map[string]int),
+		remaining: make(map[string]seenLeft),
 		learners:  make(map[string]*learner),
 	}, nil
 }
@@ -268,11 +268,12 @@ func (l *Limiter) take(ctx context.Context, q Quota, deadline time.Time) (genera
 			}
 			if ok {
 				if !q.Sliding {
-					l.seen(q.Key, q.Limit-ordinal)
+					// The window closes at most a window (and margin) on.
+					l.seen(q.Key, q.Limit-ordinal, now.Add(q.Window+l.margin))
 				}
 				return generation, ordinal, nil
 			}
-			l.seen(q.Key, 0)
+			l.seen(q.Key, 0, retryAt)
 			until = l.block(q.Key, retryAt)
 		}
 		if until.After(deadline) {
@@ -308,7 +309,11 @@ func (l *Limiter) Observe(ctx context.Context, g Grant, o Observation) error {
 			l.block(q.Key, o.Reset)
 		}
 		if o.Remaining >= 0 {
-			l.seen(q.Key, o.Remaining)
+			until := o.Reset
+			if until.IsZero() {
+				until = now.Add(q.Window)
+			}
+			l.seen(q.Key, o.Remaining, until)
 		}
 	}
 	if !o.Throttled {

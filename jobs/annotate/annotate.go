@@ -1,7 +1,6 @@
 package annotate
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,39 +87,17 @@ func (Kind) Plan(ctx context.Context, params json.RawMessage, items io.Reader, e
 		batch = batch[:0]
 		return emit(jobs.TaskSpec{Payload: body, Items: n})
 	}
-	sc := bufio.NewScanner(items)
-	sc.Buffer(make([]byte, 0, 512), 4*MaxItemLength+2)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
-		}
-		if line%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		item, ok, err := parseItem(text)
-		if err != nil {
-			return jobs.Invalid("ids", "line %d: %v", line, err)
-		}
-		if !ok {
-			continue
-		}
+	// Lines may run past MaxItemLength by surrounding spaces, which
+	// parseItem trims, before they are refused as too long.
+	err = jobs.ReadItems(ctx, items, 4*MaxItemLength, parseItem, func(item string) error {
 		batch = append(batch, item)
 		if len(batch) == BatchSize {
-			if err := flush(); err != nil {
-				return err
-			}
+			return flush()
 		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return jobs.Invalid("ids", "line %d: longer than %d bytes", line+1, 4*MaxItemLength)
-		}
-		return fmt.Errorf("read items at line %d: %w", line+1, err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return flush()
 }

@@ -1,7 +1,6 @@
 package httpkind
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -67,38 +66,7 @@ func checkItem(item string) error {
 // mark is ignored. A bad line is a *jobs.ValidationError for "ids" naming
 // the line.
 func scanItems(ctx context.Context, items io.Reader, fn func(item string) error) error {
-	sc := bufio.NewScanner(items)
-	sc.Buffer(make([]byte, 0, 512), maxLineLength+2)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
-		}
-		if line%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		item, ok, err := ParseItemLine(text)
-		if err != nil {
-			return jobs.Invalid("ids", "line %d: %v", line, err)
-		}
-		if !ok {
-			continue
-		}
-		if err := fn(item); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return jobs.Invalid("ids", "line %d: longer than %d bytes", line+1, maxLineLength)
-		}
-		return fmt.Errorf("read items at line %d: %w", line+1, err)
-	}
-	return nil
+	return jobs.ReadItems(ctx, items, maxLineLength, ParseItemLine, fn)
 }
 
 // clip shortens s to at most n bytes for an error message, on a rune

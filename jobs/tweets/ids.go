@@ -1,7 +1,6 @@
 package tweets
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -80,39 +79,12 @@ func scanIDs(ctx context.Context, items io.Reader, noun string, fn func(id strin
 	if items == nil {
 		return jobs.Invalid("ids", "no ids given")
 	}
-	sc := bufio.NewScanner(items)
-	sc.Buffer(make([]byte, 0, 512), MaxLineLength+2)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
-		}
-		if len(text) > MaxLineLength {
-			return jobs.Invalid("ids", "line %d: longer than %d bytes", line, MaxLineLength)
-		}
-		if line%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		id, ok, err := ParseIDLine(text)
+	parse := func(line string) (string, bool, error) {
+		id, ok, err := ParseIDLine(line)
 		if err != nil {
-			return jobs.Invalid("ids", "line %d: %v", line, strings.Replace(err.Error(), "a tweet id", "a "+noun+" id", 1))
+			return "", false, errors.New(strings.Replace(err.Error(), "a tweet id", "a "+noun+" id", 1))
 		}
-		if !ok {
-			continue
-		}
-		if err := fn(id); err != nil {
-			return err
-		}
+		return id, ok, nil
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return jobs.Invalid("ids", "line %d: longer than %d bytes", line+1, MaxLineLength)
-		}
-		return fmt.Errorf("read ids at line %d: %w", line+1, err)
-	}
-	return nil
+	return jobs.ReadItems(ctx, items, MaxLineLength, parse, fn)
 }

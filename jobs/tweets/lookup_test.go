@@ -320,7 +320,7 @@ func TestPlanPassesErrorsThrough(t *testing.T) {
 
 	errDisk := errors.New("disk on fire")
 	err = l.Plan(t.Context(), nil, iotest.TimeoutReader(iotest.OneByteReader(strings.NewReader(input))), func(jobs.TaskSpec) error { return nil })
-	if !errors.Is(err, iotest.ErrTimeout) || !strings.Contains(err.Error(), "read ids at line 2") {
+	if !errors.Is(err, iotest.ErrTimeout) || !strings.Contains(err.Error(), "read items at line 2") {
 		t.Errorf("read error came back as %v", err)
 	}
 	err = l.Plan(t.Context(), nil, iotest.ErrReader(errDisk), func(jobs.TaskSpec) error { return nil })

@@ -1,0 +1,60 @@
+package jobs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ReadItems reads an item file, one item per line, and calls fn with each
+// item in order; the kinds' Plan methods share it, so that every kind reads
+// item files the same way. Lines may end in \n or \r\n, and a UTF-8 byte
+// order mark before the first is ignored. parse turns a line into an item,
+// reports a line to skip (blank, a comment) with ok false, or refuses it
+// with an error whose text says why.
+//
+// A refused line, or one longer than maxLine bytes, is a *ValidationError
+// for "ids" naming the line ("line 7: ..."). fn's errors are returned as
+// they are; a read error is wrapped, naming the line. ReadItems checks ctx
+// every few thousand lines.
+func ReadItems(ctx context.Context, r io.Reader, maxLine int, parse func(line string) (item string, ok bool, err error), fn func(item string) error) error {
+	sc := bufio.NewScanner(r)
+	// Room for the line ending, so that exactly maxLine bytes pass.
+	sc.Buffer(make([]byte, 0, 512), maxLine+2)
+	line := 0
+	for sc.Scan() {
+		line++
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		if len(text) > maxLine {
+			return Invalid("ids", "line %d: longer than %d bytes", line, maxLine)
+		}
+		if line%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		item, ok, err := parse(text)
+		if err != nil {
+			return Invalid("ids", "line %d: %v", line, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := fn(item); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Invalid("ids", "line %d: longer than %d bytes", line+1, maxLine)
+		}
+		return fmt.Errorf("read items at line %d: %w", line+1, err)
+	}
+	return nil
+}

@@ -58,3 +58,41 @@ func ReadItems(ctx context.Context, r io.Reader, maxLine int, parse func(line st
 	}
 	return nil
 }
+
+// Batch groups the items read feeds it into batches of up to size, in
+// order, dropping an item repeated within one batch (across batches it is
+// not remembered, so memory stays bounded), and calls emit with each batch,
+// which emit may not keep. It returns how many items it emitted, and the
+// first error of read or emit as it is.
+func Batch(size int, read func(add func(item string) error) error, emit func(batch []string) error) (int, error) {
+	batch := make([]string, 0, size)
+	inBatch := make(map[string]struct{}, size)
+	total := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := emit(batch); err != nil {
+			return err
+		}
+		total += len(batch)
+		batch = batch[:0]
+		clear(inBatch)
+		return nil
+	}
+	err := read(func(item string) error {
+		if _, dup := inBatch[item]; dup {
+			return nil
+		}
+		inBatch[item] = struct{}{}
+		batch = append(batch, item)
+		if len(batch) == size {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return total, err
+	}
+	return total, flush()
+}

@@ -54,3 +54,26 @@ func TestReadItems(t *testing.T) {
 		t.Fatalf("fn's error came back as %v", err)
 	}
 }
+
+func TestBatch(t *testing.T) {
+	var got []string
+	total, err := jobs.Batch(3, func(add func(string) error) error {
+		for _, it := range []string{"a", "b", "a", "c", "d", "d", "e", "a"} {
+			if err := add(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, func(batch []string) error {
+		got = append(got, strings.Join(batch, ","))
+		return nil
+	})
+	// Repeats within a batch drop; across batches ("a" again) they stay.
+	if err != nil || total != 7 || strings.Join(got, "|") != "a,b,c|d,e,a" {
+		t.Fatalf("Batch = %d, %v, %q", total, err, got)
+	}
+	stop := errors.New("stop")
+	if _, err := jobs.Batch(1, func(add func(string) error) error { return add("x") }, func([]string) error { return stop }); err != stop {
+		t.Fatalf("emit's error came back as %v", err)
+	}
+}

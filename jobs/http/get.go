@@ -120,10 +120,9 @@ func (g *Get) Plan(ctx context.Context, params json.RawMessage, items io.Reader,
 	if items == nil {
 		return jobs.Invalid("ids", "no ids given")
 	}
-	batch := make([]string, 0, BatchSize)
-	inBatch := make(map[string]struct{}, BatchSize)
-	total := 0
-	flush := func() error {
+	total, err := jobs.Batch(BatchSize, func(add func(string) error) error {
+		return scanItems(ctx, items, add)
+	}, func(batch []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -131,32 +130,10 @@ func (g *Get) Plan(ctx context.Context, params json.RawMessage, items io.Reader,
 		if err != nil {
 			return fmt.Errorf("encode task payload: %w", err)
 		}
-		if err := emit(jobs.TaskSpec{Payload: payload, Items: len(batch)}); err != nil {
-			return err
-		}
-		total += len(batch)
-		batch = batch[:0]
-		clear(inBatch)
-		return nil
-	}
-	err = scanItems(ctx, items, func(item string) error {
-		if _, dup := inBatch[item]; dup {
-			return nil
-		}
-		inBatch[item] = struct{}{}
-		batch = append(batch, item)
-		if len(batch) == BatchSize {
-			return flush()
-		}
-		return nil
+		return emit(jobs.TaskSpec{Payload: payload, Items: len(batch)})
 	})
 	if err != nil {
 		return err
-	}
-	if len(batch) > 0 {
-		if err := flush(); err != nil {
-			return err
-		}
 	}
 	if total == 0 {
 		return jobs.Invalid("ids", "no ids given")

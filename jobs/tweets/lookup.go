@@ -120,10 +120,9 @@ type taskPayload struct {
 // they are, errors reading items wrapped with %w; if ctx is cancelled Plan
 // stops and returns ctx.Err().
 func (l *Lookup) Plan(ctx context.Context, params json.RawMessage, items io.Reader, emit func(jobs.TaskSpec) error) error {
-	batch := make([]string, 0, BatchSize)
-	inBatch := make(map[string]struct{}, BatchSize)
-	total := 0
-	flush := func() error {
+	total, err := jobs.Batch(BatchSize, func(add func(string) error) error {
+		return scanIDs(ctx, items, "tweet", add)
+	}, func(batch []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -131,32 +130,10 @@ func (l *Lookup) Plan(ctx context.Context, params json.RawMessage, items io.Read
 		if err != nil {
 			return fmt.Errorf("encode task payload: %w", err)
 		}
-		if err := emit(jobs.TaskSpec{Payload: payload, Items: len(batch)}); err != nil {
-			return err
-		}
-		total += len(batch)
-		batch = batch[:0]
-		clear(inBatch)
-		return nil
-	}
-	err := scanIDs(ctx, items, "tweet", func(id string) error {
-		if _, dup := inBatch[id]; dup {
-			return nil
-		}
-		inBatch[id] = struct{}{}
-		batch = append(batch, id)
-		if len(batch) == BatchSize {
-			return flush()
-		}
-		return nil
+		return emit(jobs.TaskSpec{Payload: payload, Items: len(batch)})
 	})
 	if err != nil {
 		return err
-	}
-	if len(batch) > 0 {
-		if err := flush(); err != nil {
-			return err
-		}
 	}
 	if total == 0 {
 		return jobs.Invalid("ids", "no ids given")

@@ -31,13 +31,24 @@ func TestQuotaFourWorkers(t *testing.T) {
 	if s.OverQuota != 0 || s.Served != 300 {
 		t.Fatalf("sandbox %+v: want 300 served, 0 over quota", s)
 	}
-	if len(windows) != 6 {
-		t.Fatalf("the sandbox opened %d windows (%v), want 6", len(windows), windows)
+	// Six windows of work. On a loaded machine a request admitted at the
+	// very end of one window can arrive after the upstream's reset and count
+	// in the next one (pacer's margin exists for exactly that, and it never
+	// breaks the quota), which splits one window's worth over two.
+	if len(windows) < 6 || len(windows) > 7 {
+		t.Fatalf("the sandbox opened %d windows (%v), want 6, or 7 with one late request", len(windows), windows)
 	}
-	for i, n := range windows[:len(windows)-1] {
-		if n != limit {
-			t.Fatalf("window %d admitted %d of %d while work was waiting: %v", i, n, limit, windows)
+	full := 0
+	for _, n := range windows {
+		if n > limit {
+			t.Fatalf("a window admitted %d of %d: %v", n, limit, windows)
 		}
+		if n == limit {
+			full++
+		}
+	}
+	if full < len(windows)-2 {
+		t.Fatalf("only %d of %d windows were used to the full while work was waiting: %v", full, len(windows), windows)
 	}
 	t.Logf("windows %v in %s: %.0f%% of the time-based ceiling (%d windows of 2s)", windows, elapsed.Round(time.Millisecond),
 		100*float64(s.Served)/(float64(limit)*elapsed.Seconds()/2), len(windows))

@@ -3,7 +3,8 @@
 # installs PostgreSQL and RabbitMQ from Debian packages where they are
 # missing, starts them where they are stopped, waits until both accept
 # connections, creates the role and database the tests use, and runs
-# `go test -race -count=1 ./...`. Extra arguments go to `go test`.
+# installs chromium and prometheus (browser tests, promtool) where missing,
+# and runs `go test -race -count=1 ./...`. Extra arguments go to `go test`.
 #
 # Set PACER_TEST_DATABASE_URL / PACER_TEST_AMQP_URL to use servers of your
 # own; then this script neither installs nor starts anything.
@@ -73,6 +74,15 @@ if [ -z "${PACER_TEST_AMQP_URL:-}" ]; then
   # The port opens a little before the broker takes logins.
   as_root rabbitmqctl await_startup --timeout 120 >/dev/null 2>&1 || true
   export PACER_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/"
+fi
+
+# The browser tests drive Debian's chromium; the metrics and rules checks
+# run promtool and a real Prometheus on loopback.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
 fi
 
 say "go test -race -count=1 ./... $*"

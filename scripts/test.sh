@@ -2,12 +2,12 @@
 # The one test command (README.md, "Tests"). From nothing to a green suite:
 # installs PostgreSQL and RabbitMQ from Debian packages where they are
 # missing, starts them where they are stopped, waits until both accept
-# connections, creates the role and database the tests use, and runs
+# connections, creates the role and database the tests use,
 # installs chromium and prometheus (browser tests, promtool) where missing,
 # and runs `go test -race -count=1 ./...`. Extra arguments go to `go test`.
 #
 # Set PACER_TEST_DATABASE_URL / PACER_TEST_AMQP_URL to use servers of your
-# own; then this script neither installs nor starts anything.
+# own; then this script neither installs nor starts those servers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"

@@ -112,6 +112,11 @@ type NewJob struct {
 	Kind       string
 	Params     []byte // JSON; must be valid JSON
 	Credential string
+	// Run, when not zero, is the pending schedule run (see FireDue) that
+	// this job fires: CreateJob marks the run fired with the job's id in
+	// its own transaction, and fails with ErrConflict, writing nothing, if
+	// the run is not pending (fired elsewhere, failed or deleted).
+	Run int64
 }
 
 // NewTask is one task to insert: at planning or as a follow-up of a task.
@@ -418,6 +423,50 @@ type Store interface {
 	// RestoreCredential puts a retired credential back in use. ErrNotFound
 	// if it was not retired.
 	RestoreCredential(ctx context.Context, name string) error
+
+	// Schedules (schedule.go has their types and rules).
+
+	// CreateSchedule inserts s (its ID, LastError and times are ignored) and
+	// returns it as stored. ErrConflict if a schedule of that name exists; s
+	// must pass [ValidateSchedule].
+	CreateSchedule(ctx context.Context, s Schedule, now time.Time) (Schedule, error)
+	// UpdateSchedule replaces the name, job template, timing, policies,
+	// paused flag and next due time of schedule s.ID with those of s, and
+	// clears its last error. ErrNotFound if there is no such schedule;
+	// ErrConflict if the name is another schedule's.
+	UpdateSchedule(ctx context.Context, s Schedule, now time.Time) (Schedule, error)
+	// GetSchedule returns one schedule, or ErrNotFound.
+	GetSchedule(ctx context.Context, id int64) (Schedule, error)
+	// ListSchedules returns every schedule, by name.
+	ListSchedules(ctx context.Context) ([]Schedule, error)
+	// DeleteSchedule deletes a schedule and its runs (the jobs they created
+	// stay). A run claimed but not yet fired is then never fired.
+	// ErrNotFound if there is no such schedule.
+	DeleteSchedule(ctx context.Context, id int64) error
+	// ListScheduleRuns returns a schedule's runs, newest due time first.
+	ListScheduleRuns(ctx context.Context, scheduleID int64, f RunFilter) ([]ScheduleRun, error)
+	// FireDue decides, in one transaction, what becomes of each schedule
+	// that is due or has a run waiting, holding the schedules it works on
+	// (another FireDue meanwhile, in any process, skips them). It records a
+	// run per due time, unique per schedule and due time, so that a due time
+	// is decided once across every process; advances next_due with f.Next by
+	// the schedule's overlap and missed-run policies ([DecideDue]); and
+	// returns the runs the caller must fire now, leased to f.Owner until
+	// f.LeaseUntil. A pending run whose lease ran out (its owner died before
+	// firing it) is returned again. The caller fires a run with CreateJob
+	// and NewJob.Run, which marks the run fired in the job's own
+	// transaction, so a run creates one job at most; it gives a run up with
+	// FailRun.
+	FireDue(ctx context.Context, f FireDue) (FireResult, error)
+	// FailRun marks a pending run failed for reason (its submission was
+	// refused), so that it is never fired. ErrConflict if it is not pending
+	// (it fired meanwhile); ErrNotFound if there is no such run.
+	FailRun(ctx context.Context, runID int64, reason string, now time.Time) error
+	// LastResultKey returns the greatest key among job jobID's ok results,
+	// comparing keys as decimal numbers compare (shorter first, then byte
+	// order): the high-water mark of an incremental schedule. "" if it has
+	// none.
+	LastResultKey(ctx context.Context, jobID int64) (string, error)
 }
 
 // QuotaState is what the ledger knows of one quota key at a time, as

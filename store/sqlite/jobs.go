@@ -66,6 +66,11 @@ func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, ne
 		if err != nil {
 			return err
 		}
+		if job.Run != 0 {
+			if err := fireRun(ctx, tx, job.Run, id, nowDB); err != nil {
+				return err
+			}
+		}
 		var items, tasks int64
 		batch := make([]store.NewTask, 0, batchSize)
 		for {

@@ -84,6 +84,15 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"ListTasks", s.testListTasks},
 		{"Instances", s.testInstances},
 		{"InstancesInvalid", s.testInstancesInvalid},
+		{"Schedules", s.testSchedules},
+		{"SchedulesInvalid", s.testSchedulesInvalid},
+		{"FireDue", s.testFireDue},
+		{"FireDueOverlap", s.testFireDueOverlap},
+		{"FireDueMissed", s.testFireDueMissed},
+		{"FireDueRelet", s.testFireDueRelet},
+		{"FireDueConcurrent", s.testFireDueConcurrent},
+		{"FireDueHalt", s.testFireDueHalt},
+		{"LastResultKey", s.testLastResultKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

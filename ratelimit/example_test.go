@@ -24,9 +24,10 @@ func ExampleNewMetrics() {
 	reg := prometheus.NewRegistry()
 	m := ratelimit.NewMetrics(reg, []ratelimit.Quota{{Key: "x-app", Limit: 900, Window: 15 * time.Minute}})
 	_ = ratelimit.Config{Metrics: m} // and a Ledger, for NewLimiter
-	// Declared quotas have series from the start: the limit, and zero
-	// waits, throttles and rejections.
+	// Declared quotas have series from the start: the limit, the window,
+	// and zero waits, throttles, throttled seconds and rejections, and no
+	// throttled period.
 	fmt.Println(testutil.CollectAndCount(reg), testutil.CollectAndCount(reg, "pacer_ratelimit_limit"))
 	// Output:
-	// 4 1
+	// 7 1
 }

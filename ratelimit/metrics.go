@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,20 @@ type Metrics struct {
 	limit      *prometheus.GaugeVec
 	remaining  *prometheus.GaugeVec
 	reset      *prometheus.GaugeVec
+	window     *prometheus.GaugeVec
+	blocked    *prometheus.CounterVec
+	since      *prometheus.Desc
+
+	mu      sync.Mutex
+	periods map[string]*blockedPeriod // by quota key
+	nowFunc func() time.Time          // for the throttled-since gauge; time.Now
+}
+
+// blockedPeriod is an unbroken stretch of time during which a quota had no
+// room for this process: from the first throttle to the latest Until of the
+// throttles that overlapped it.
+type blockedPeriod struct {
+	since, until time.Time
 }
 
 // NewMetrics registers the quota metrics on reg and starts the series of
@@ -58,14 +73,73 @@ func NewMetrics(reg prometheus.Registerer, quotas []Quota) *Metrics {
 			Help: "When the current window resets, as the upstream last reported it, in Unix seconds.",
 		}, []string{"quota"}),
 	}
-	reg.MustRegister(m.wait, m.throttled, m.rejections, m.limit, m.remaining, m.reset)
+	m.window = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "pacer_ratelimit_window_seconds",
+		Help: "Length of the quota's window, as declared in the configuration.",
+	}, []string{"quota"})
+	m.blocked = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pacer_ratelimit_throttled_seconds_total",
+		Help: "Seconds during which the quota had no room for this process (the union of its throttles' waits, counted when each throttle is decided); rate() is the fraction of time throttled.",
+	}, []string{"quota"})
+	m.since = prometheus.NewDesc("pacer_ratelimit_throttled_since_timestamp_seconds",
+		"When the quota's current unbroken throttled period began, in Unix seconds; 0 while it has room.",
+		[]string{"quota"}, nil)
+	m.periods = make(map[string]*blockedPeriod, len(quotas))
+	m.nowFunc = time.Now
+	reg.MustRegister(m.wait, m.throttled, m.rejections, m.limit, m.remaining, m.reset, m.window, m.blocked, sinceCollector{m})
 	for _, q := range quotas {
 		m.wait.WithLabelValues(q.Key)
 		m.throttled.WithLabelValues(q.Key)
 		m.rejections.WithLabelValues(q.Key)
 		m.limit.WithLabelValues(q.Key).Set(float64(q.Limit))
+		m.window.WithLabelValues(q.Key).Set(q.Window.Seconds())
+		m.blocked.WithLabelValues(q.Key)
+		m.periods[q.Key] = &blockedPeriod{}
 	}
 	return m
+}
+
+// throttle records that key has no room from now until until: the part of
+// [now, until) not already counted is added to the throttled seconds, and a
+// throttle that begins after the last period ended starts a new period.
+func (m *Metrics) throttle(key string, now, until time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.periods[key]
+	if p == nil {
+		// A quota not declared at NewMetrics (learned from the upstream):
+		// its series start now.
+		p = &blockedPeriod{}
+		m.periods[key] = p
+	}
+	if !now.Before(p.until) {
+		p.since, p.until = now, now
+	}
+	if until.After(p.until) {
+		m.blocked.WithLabelValues(key).Add(until.Sub(p.until).Seconds())
+		p.until = until
+	}
+}
+
+// sinceCollector reports pacer_ratelimit_throttled_since_timestamp_seconds
+// at scrape time, since a period ends by the clock, not by an event.
+type sinceCollector struct{ m *Metrics }
+
+// Describe implements prometheus.Collector.
+func (c sinceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.m.since }
+
+// Collect implements prometheus.Collector.
+func (c sinceCollector) Collect(ch chan<- prometheus.Metric) {
+	c.m.mu.Lock()
+	defer c.m.mu.Unlock()
+	now := c.m.nowFunc()
+	for key, p := range c.m.periods {
+		v := 0.0
+		if now.Before(p.until) {
+			v = float64(p.since.UnixNano()) / 1e9
+		}
+		ch <- prometheus.MustNewConstMetric(c.m.since, prometheus.GaugeValue, v, key)
+	}
 }
 
 // record counts one wait for qs that began at start and ended with err: for
@@ -88,6 +162,7 @@ func (l *Limiter) record(qs []Quota, start time.Time, err error) {
 		}
 	case errors.As(err, &th):
 		m.throttled.WithLabelValues(th.Key).Inc()
+		m.throttle(th.Key, l.now(), th.Until)
 	}
 }
 

@@ -63,6 +63,9 @@ func TestMetricsStartAtZero(t *testing.T) {
 		{"pacer_ratelimit_limit", 2},
 		{"pacer_ratelimit_remaining", 0},
 		{"pacer_ratelimit_reset_timestamp_seconds", 0},
+		{"pacer_ratelimit_window_seconds", 2},
+		{"pacer_ratelimit_throttled_seconds_total", 2},
+		{"pacer_ratelimit_throttled_since_timestamp_seconds", 2},
 	}
 	for _, tc := range tests {
 		if got := testutil.CollectAndCount(reg, tc.metric); got != tc.series {
@@ -247,5 +250,56 @@ func TestLimiterMetricsWaitAny(t *testing.T) {
 		if got != 1 || testutil.ToFloat64(m.throttled.WithLabelValues(th.Key)) != 1 {
 			t.Errorf("throttles: %v in all, want 1, for %s", got, th.Key)
 		}
+	})
+}
+
+// Throttled seconds count the union of overlapping throttles once, and the
+// throttled-since gauge holds the start of the unbroken period until it ends.
+func TestMetricsThrottledTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		m := NewMetrics(reg, []Quota{{Key: "x", Limit: 1, Window: time.Minute}})
+		since := func() float64 {
+			t.Helper()
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, mf := range mfs {
+				if mf.GetName() == "pacer_ratelimit_throttled_since_timestamp_seconds" {
+					return mf.GetMetric()[0].GetGauge().GetValue()
+				}
+			}
+			t.Fatal("no pacer_ratelimit_throttled_since_timestamp_seconds")
+			return 0
+		}
+		seconds := func() float64 { return testutil.ToFloat64(m.blocked.WithLabelValues("x")) }
+		if got := testutil.ToFloat64(m.window.WithLabelValues("x")); got != 60 {
+			t.Errorf("pacer_ratelimit_window_seconds = %v, want 60", got)
+		}
+		if seconds() != 0 || since() != 0 {
+			t.Fatalf("before any throttle: %v seconds, since %v; want 0 and 0", seconds(), since())
+		}
+		start := time.Now()
+		m.throttle("x", start, start.Add(10*time.Second))
+		time.Sleep(4 * time.Second)
+		// Overlaps the first: only the 5s beyond it count.
+		m.throttle("x", time.Now(), time.Now().Add(11*time.Second))
+		if got := seconds(); got != 15 {
+			t.Errorf("after two overlapping throttles: %v seconds, want 15", got)
+		}
+		if got, want := since(), float64(start.UnixNano())/1e9; got != want {
+			t.Errorf("throttled since %v, want the first throttle's %v", got, want)
+		}
+		time.Sleep(12 * time.Second) // past the end of the period
+		if got := since(); got != 0 {
+			t.Errorf("after the period: since %v, want 0", got)
+		}
+		later := time.Now()
+		m.throttle("x", later, later.Add(time.Second))
+		if got, want := since(), float64(later.UnixNano())/1e9; got != want || seconds() != 16 {
+			t.Errorf("a new period: since %v seconds %v, want %v and 16", got, seconds(), want)
+		}
+		lint(t, reg)
 	})
 }

@@ -73,6 +73,10 @@ if [ -z "${PACER_TEST_AMQP_URL:-}" ]; then
   wait_for 120 RabbitMQ port_open 5672
   # The port opens a little before the broker takes logins.
   as_root rabbitmqctl await_startup --timeout 120 >/dev/null 2>&1 || true
+  # The unacknowledged-messages metric comes from the management API
+  # (port 15672), as in docker-compose.yaml.
+  as_root rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null
+  wait_for 60 "RabbitMQ management API" port_open 15672
   export PACER_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:5672/"
 fi
 

@@ -42,6 +42,8 @@ type Config struct {
 	// ReconnectMax caps the wait between reconnection attempts. Zero means
 	// DefaultReconnectMax. It must not be below ReconnectMin.
 	ReconnectMax time.Duration
+	// Metrics counts reconnections (see NewMetrics). Nil counts nothing.
+	Metrics *Metrics
 }
 
 // withDefaults returns c with its zero fields set to their defaults.

@@ -36,6 +36,14 @@
 //     returned. Channels, in amqp091-go's words, are discarded after any
 //     error and replaced by new ones.
 //
+// # Metrics
+//
+// [NewMetrics] counts reconnections by connection role, and
+// [QueueCollector] asks the server at scrape time for the queue's ready
+// messages and consumers (a passive declare over AMQP) and, when given the
+// management API's URL, its unacknowledged messages, which AMQP does not
+// report.
+//
 // What a reconnect means for callers: a Delivery received on the old
 // connection can no longer be acknowledged (Ack returns an error, and the
 // server redelivers the message, which the store's claim refuses if the task

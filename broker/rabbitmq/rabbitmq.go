@@ -88,8 +88,8 @@ func New(ctx context.Context, cfg Config) (*Broker, error) {
 	b := &Broker{
 		cfg:    cfg,
 		logger: cfg.Logger,
-		pub:    newSession("publish", pubConn, pubNet),
-		sub:    newSession("consume", subConn, subNet),
+		pub:    newSession(connPublish, pubConn, pubNet),
+		sub:    newSession(connConsume, subConn, subNet),
 		done:   make(chan struct{}),
 		stop:   stop,
 	}

@@ -157,6 +157,7 @@ func (b *Broker) reconnect(ctx context.Context, s *session, lost error) bool {
 			continue
 		}
 		s.set(conn, netConn)
+		b.cfg.Metrics.reconnected(s.name)
 		b.logger.InfoContext(ctx, "reconnected to rabbitmq", "conn", s.name, "attempt", attempt)
 		return true
 	}

@@ -2,14 +2,22 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/pacerhq/pacer/jobs"
 	"github.com/pacerhq/pacer/store"
 )
 
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+// render executes template name with data, to which it adds what the
+// layout needs: CSRF (the session's csrf value, for every form's hidden
+// csrf field) and LoggedIn.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data map[string]any) {
+	_, loggedIn := sessionFrom(r.Context())
+	data["CSRF"], data["LoggedIn"] = csrfValue(r), loggedIn
 	var buf bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
 		s.cfg.Logger.ErrorContext(r.Context(), "render page", "template", name, "err", err)
@@ -54,16 +62,24 @@ func (s *Server) pageJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	next := ""
 	if len(list) == limit {
-		next = "?before=" + strconv.FormatInt(list[len(list)-1].ID, 10)
+		q := url.Values{"before": {strconv.FormatInt(list[len(list)-1].ID, 10)}}
 		if f.State != "" {
-			next += "&state=" + string(f.State)
+			q.Set("state", string(f.State))
 		}
 		if f.Kind != "" {
-			next += "&kind=" + f.Kind
+			q.Set("kind", f.Kind)
+		}
+		next = "?" + q.Encode()
+	}
+	events := ""
+	if live {
+		events = "/events"
+		if r.URL.RawQuery != "" {
+			events += "?" + r.URL.RawQuery
 		}
 	}
 	s.render(w, r, http.StatusOK, "jobs.html", map[string]any{
-		"Title": "Jobs", "Jobs": views, "Refresh": live, "Next": next,
+		"Title": "Jobs", "Jobs": views, "Refresh": live, "Live": events, "Next": next,
 		"States": store.JobStates, "Kinds": s.cfg.Jobs.Kinds(), "Filter": f, "Retired": retired,
 	})
 }
@@ -93,11 +109,6 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	counts, err := s.cfg.Reader.CountResults(ctx, id)
-	if err != nil {
-		s.pageFail(w, r, err)
-		return
-	}
 	tasks, err := s.cfg.Reader.CountTasks(ctx, id)
 	if err != nil {
 		s.pageFail(w, r, err)
@@ -108,18 +119,45 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
+	errs := make([]erroredTask, len(errored))
+	for i, t := range errored {
+		errs[i] = erroredTask{Task: t, Items: s.taskItems(job.Kind, t.Payload)}
+	}
 	next := ""
 	if len(results) == f.Limit {
-		next = "?after=" + results[len(results)-1].Key
+		q := url.Values{"after": {results[len(results)-1].Key}}
 		if f.Status != "" {
-			next += "&status=" + string(f.Status)
+			q.Set("status", string(f.Status))
 		}
+		next = "?" + q.Encode()
+	}
+	live := ""
+	if !job.State.Finished() {
+		live = "/jobs/" + strconv.FormatInt(id, 10) + "/events"
 	}
 	s.render(w, r, http.StatusOK, "job.html", map[string]any{
 		"Title": "Job " + strconv.FormatInt(id, 10), "Job": s.view(r.Context(), job),
-		"Results": results, "ResultCounts": counts, "TaskCounts": tasks, "Errored": errored,
-		"Next": next, "Status": f.Status, "Refresh": !job.State.Finished(),
+		"Results": results, "TaskCounts": tasks, "Errored": errs,
+		"Next": next, "After": f.AfterKey, "Status": f.Status, "Refresh": live != "", "Live": live,
 	})
+}
+
+// erroredTask is a task that failed or waits for a retry, with the items
+// it covers.
+type erroredTask struct {
+	store.Task
+	Items string
+}
+
+// taskItems describes the items of a task for the errors table: its kind's
+// items, the first few of them.
+func (s *Server) taskItems(kind string, payload []byte) string {
+	items := s.cfg.Jobs.TaskItems(kind, payload)
+	const show = 5
+	if len(items) > show {
+		return strings.Join(items[:show], ", ") + fmt.Sprintf(" … (%d items)", len(items))
+	}
+	return strings.Join(items, ", ")
 }
 
 func (s *Server) pageNewJob(w http.ResponseWriter, r *http.Request) {

@@ -195,7 +195,14 @@ func (c clientBody) Close() error               { return c.rc.Close() }
 // errorStatus maps an error to an HTTP status and what the user is told.
 func (s *Server) errorStatus(r *http.Request, err error) (int, *jobs.ValidationError) {
 	var ve *jobs.ValidationError
+	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, &jobs.ValidationError{Field: "Authorization", Reason: "send the admin token as Authorization: Bearer TOKEN"}
+	case errors.Is(err, errCSRF):
+		return http.StatusForbidden, &jobs.ValidationError{Field: "csrf", Reason: "missing or wrong; reload the page and try again"}
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, limitError(tooBig)
 	case errors.As(err, &ve):
 		if ve.Field == "ids" && strings.Contains(ve.Reason, "byte limit") {
 			return http.StatusRequestEntityTooLarge, ve

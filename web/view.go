@@ -122,3 +122,11 @@ type ResultView struct {
 func viewResult(r store.Result) ResultView {
 	return ResultView{Key: r.Key, Status: r.Status, Data: json.RawMessage(r.Data), Error: r.Error, FetchedAt: r.FetchedAt}
 }
+
+// fieldError is a form field's error for the "ferr" template; Reason is ""
+// when the field has none.
+type fieldError struct{ Field, Reason string }
+
+// ItemsSettled is how many items are done or failed: the progress bar's
+// value, against ItemsTotal.
+func (v JobView) ItemsSettled() int64 { return v.ItemsDone + v.ItemsFailed }

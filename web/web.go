@@ -8,6 +8,26 @@
 // kind, a driver or the broker. Errors are mapped to what a user sees once,
 // here: validation errors name the field, internal errors are logged and
 // shown as "internal error".
+//
+// # Access control
+//
+// With [Config.AdminToken] set, /api/v1 wants "Authorization: Bearer
+// TOKEN" (401 and WWW-Authenticate otherwise), and every other path but
+// /healthz, /readyz, /metrics, /login and /static/ wants the session cookie
+// that the login form sets (a redirect to /login?next=... otherwise). A
+// route added to the mux is covered by these rules without more code.
+//
+// Every page POST must carry the session's csrf value (403 otherwise): as
+// the form field "csrf" (in a multipart form, the first part, so that an
+// upload after it still streams) or the header X-CSRF-Token. To add a form:
+// render the page with s.render, whose data (a map[string]any) it fills
+// with "CSRF" (and "LoggedIn"), and put {{template "csrf" .}} (or
+// {{template "csrf" $}} inside a with or range) first in the form. The
+// page hooks that browser tests use are listed in templates/layout.html.
+//
+// Every response carries a Content-Security-Policy that allows scripts and
+// styles from /static/ only: no inline script, style or style attribute.
+// Request bodies are capped at 1 MiB, submissions at MaxUploadBytes (413).
 package web
 
 import (
@@ -20,6 +40,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +62,9 @@ type JobService interface {
 	ETA(ctx context.Context, j store.Job) (time.Duration, bool, error)
 	Kinds() []string
 	CredentialNames() []string
+	// TaskItems returns the items of a task of kind, from its payload; nil
+	// when the kind cannot tell.
+	TaskItems(kind string, payload []byte) []string
 }
 
 // Reader is the read side of the store that the pages and the API use.
@@ -63,9 +87,19 @@ type Config struct {
 	// Ready reports whether the process can serve: store and broker reachable,
 	// migrations applied. nil means always ready.
 	Ready func(ctx context.Context) error
-	// MaxUploadBytes caps a submission's body. Default 256 MiB.
+	// MaxUploadBytes caps a submission's body. Default 256 MiB. Every other
+	// request body is capped at 1 MiB.
 	MaxUploadBytes int64
-	Logger         *slog.Logger // default slog.Default()
+	// AdminToken turns access control on: the API wants it as a Bearer
+	// token, the pages a session cookie that the login form sets for it.
+	// Empty means no access control (pacer then listens on loopback only).
+	AdminToken string
+	// SessionTTL is how long a login lasts. Default 12h.
+	SessionTTL time.Duration
+	// LiveInterval is how often the event streams look for changes.
+	// Default 1s.
+	LiveInterval time.Duration
+	Logger       *slog.Logger // default slog.Default()
 	// NowFunc returns the current time. Default time.Now.
 	NowFunc func() time.Time
 }
@@ -79,6 +113,10 @@ type Server struct {
 	tmpl *template.Template
 	mux  *http.ServeMux
 	csrf *http.CrossOriginProtection
+	auth auth
+	// done is closed by Close: the event streams end with it.
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the handler for cfg.
@@ -95,6 +133,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.LiveInterval <= 0 {
+		cfg.LiveInterval = time.Second
+	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"pct":       func(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) },
 		"thousands": thousands,
@@ -102,24 +146,31 @@ func New(cfg Config) (*Server, error) {
 		"clock":     func(t *time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"dur":       humanDuration,
 		"str":       func(b []byte) string { return string(b) },
-		"fieldErr": func(ve *jobs.ValidationError, field string) string {
+		"fieldErr": func(ve *jobs.ValidationError, field string) fieldError {
 			if ve == nil || !(ve.Field == field || strings.HasPrefix(ve.Field, field+".")) {
-				return ""
+				return fieldError{Field: field}
 			}
-			return ve.Reason
+			return fieldError{Field: field, Reason: ve.Reason}
 		},
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
-	s := &Server{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
+		auth: newAuth(cfg.AdminToken, cfg.SessionTTL, cfg.NowFunc), done: make(chan struct{})}
 	s.routes()
 	return s, nil
 }
 
 func (s *Server) routes() {
 	m := s.mux
+	m.HandleFunc("GET /login", s.pageLogin)
+	m.HandleFunc("POST /login", s.formLogin)
+	m.HandleFunc("POST /logout", s.formLogout)
+	m.Handle("GET /static/", staticHandler())
 	m.HandleFunc("GET /{$}", s.pageJobs)
+	m.HandleFunc("GET /events", s.listEvents)
+	m.HandleFunc("GET /jobs/{id}/events", s.jobEvents)
 	m.HandleFunc("GET /jobs/new", s.pageNewJob)
 	m.HandleFunc("POST /jobs", s.formSubmit)
 	m.HandleFunc("GET /jobs/{id}", s.pageJob)
@@ -146,15 +197,19 @@ func (s *Server) routes() {
 	}
 }
 
-// ServeHTTP implements http.Handler. Cross-origin browser POSTs are refused
-// (CSRF), and every response carries a strict Content-Security-Policy.
+// ServeHTTP implements http.Handler. Every response carries the security
+// headers (a strict Content-Security-Policy first); cross-origin browser
+// POSTs are refused; then access control (see [Config.AdminToken]) and the
+// body limits apply.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	s.csrf.Handler(s.mux).ServeHTTP(w, r)
+	securityHeaders(w, r)
+	s.csrf.Handler(s.guard(s.mux)).ServeHTTP(w, r)
 }
+
+// Close ends the event streams, which would otherwise hold
+// http.Server.Shutdown up; register it with http.Server.RegisterOnShutdown.
+// The handler keeps serving everything else.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.done) }) }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

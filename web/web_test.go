@@ -26,12 +26,14 @@ import (
 )
 
 type env struct {
-	store  store.Store
-	server *httptest.Server
-	ready  error
+	store   store.Store
+	server  *httptest.Server
+	handler *web.Server
+	ready   error
+	svc     *jobs.Service
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, opts ...func(*web.Config)) *env {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), sqlite.Config{Path: filepath.Join(t.TempDir(), "web.db")})
 	if err != nil {
@@ -54,14 +56,20 @@ func newEnv(t testing.TB) *env {
 	reg := prometheus.NewRegistry()
 	jobs.NewMetrics(reg, kinds.Names(), []string{"demo"})
 	reg.MustRegister(jobs.NewJobsCollector(s, kinds.Names(), time.Second), jobs.NewCredentialsCollector(s, []string{"demo", "user-token"}, time.Second))
-	e := &env{store: s}
-	h, err := web.New(web.Config{Jobs: svc, Reader: s, Gatherer: reg, MaxUploadBytes: 1 << 20,
-		Ready: func(context.Context) error { return e.ready }})
+	e := &env{store: s, svc: svc}
+	cfg := web.Config{Jobs: svc, Reader: s, Gatherer: reg, MaxUploadBytes: 1 << 20,
+		Ready: func(context.Context) error { return e.ready }}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = h
 	e.server = httptest.NewServer(h)
 	t.Cleanup(e.server.Close)
+	t.Cleanup(h.Close)
 	return e
 }
 
@@ -178,7 +186,7 @@ func TestFormStreamsFileAndShowsErrorsByTheField(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("bad form: %s", resp.Status)
 	}
-	if !strings.Contains(body, `class="field-error">— line 2`) {
+	if !strings.Contains(body, `class="field-error" data-field="ids">— line 2`) {
 		t.Fatalf("the error is not next to the ids field:\n%s", body)
 	}
 	if !strings.Contains(body, "9\n&lt;b&gt;bad&lt;/b&gt;</textarea>") {
@@ -222,7 +230,7 @@ func TestPagesEscapeUpstreamData(t *testing.T) {
 	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Fatalf("the script was not escaped:\n%s", body)
 	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'none'") {
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Fatalf("Content-Security-Policy = %q", csp)
 	}
 	if !strings.Contains(body, "100.0%") || !strings.Contains(body, "succeeded") {

@@ -56,6 +56,11 @@ type options struct {
 	// allowHosts is not a flag either: the hosts http_get may reach, from
 	// the credentials file, for newRegistry.
 	allowHosts []string
+	// adminTokenFile names the file holding the admin token; adminToken is
+	// the token itself, read by readAdminToken (never a flag value: flags
+	// show in ps).
+	adminTokenFile string
+	adminToken     string
 }
 
 func (o *options) storeFlags(f *flagSet, defaultDB string) {
@@ -82,7 +87,8 @@ func (o *options) workerFlags(f *flagSet) {
 }
 
 func (o *options) serverFlags(f *flagSet, defaultListen string) {
-	f.String(&o.listen, "listen", defaultListen, "address of the pages, the API and /metrics (loopback only in this version)")
+	f.String(&o.listen, "listen", defaultListen, "address of the pages, the API and /metrics (loopback only without an admin token)")
+	f.String(&o.adminTokenFile, "admin-token-file", "", "file holding the admin token that the API (Bearer) and the login page ask for; or set PACER_ADMIN_TOKEN. Without one, pacer listens on loopback only")
 	f.Duration(&o.republishAfter, "republish-after", 10*time.Minute, "how long a published task may stay unclaimed before it is published again")
 }
 
@@ -106,9 +112,9 @@ func (o *options) validate() error {
 	if o.quotaMargin < 0 {
 		return fmt.Errorf("-quota-margin: %s is negative", o.quotaMargin)
 	}
-	if o.listen != "" {
+	if o.listen != "" && o.adminToken == "" {
 		if err := loopbackOnly(o.listen); err != nil {
-			return fmt.Errorf("-listen: %w", err)
+			return fmt.Errorf("-listen: %w; set PACER_ADMIN_TOKEN or -admin-token-file to turn access control on", err)
 		}
 	}
 	return nil
@@ -126,7 +132,7 @@ func loopbackOnly(addr string) error {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("%q is not a loopback address; pacer has no access control yet and refuses to listen beyond loopback", addr)
+		return fmt.Errorf("%q is not a loopback address, and without access control pacer refuses to listen beyond loopback", addr)
 	}
 	return nil
 }
@@ -263,9 +269,9 @@ func newWorker(o *options, s store.Store, b broker.Broker, kinds *jobs.Registry,
 	})
 }
 
-func newWeb(s store.Store, b broker.Broker, svc *jobs.Service, reg *prometheus.Registry, log *slog.Logger) (*web.Server, error) {
+func newWeb(s store.Store, b broker.Broker, svc *jobs.Service, reg *prometheus.Registry, log *slog.Logger, adminToken string) (*web.Server, error) {
 	return web.New(web.Config{
-		Jobs: svc, Reader: s, Gatherer: reg, Logger: log,
+		Jobs: svc, Reader: s, Gatherer: reg, Logger: log, AdminToken: adminToken,
 		Ready: func(ctx context.Context) error {
 			if err := s.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)

@@ -36,6 +36,9 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if err := o.readAdminToken(getenv); err != nil {
+		return err
+	}
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -117,7 +120,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return fail(err)
 	}
-	h, err := newWeb(c.store, c.broker, svc, reg, log)
+	h, err := newWeb(c.store, c.broker, svc, reg, log, o.adminToken)
 	if err != nil {
 		return fail(err)
 	}
@@ -126,6 +129,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	mux.Handle("GET /sandbox/stats", sb) // the sandbox's own path, so its counters are at /sandbox/stats
 	mux.Handle("/", h)
 	c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	c.server.RegisterOnShutdown(h.Close) // the event streams end at once
 	if err := c.start(ctx); err != nil {
 		return fail(err)
 	}

@@ -25,6 +25,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	o.concurrency, o.maxAttempts, o.taskTimeout = 1, 1, time.Second // unused by serve
+	if err := o.readAdminToken(getenv); err != nil {
+		return err
+	}
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -76,11 +79,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
-	h, err := newWeb(c.store, c.broker, svc, reg, log)
+	h, err := newWeb(c.store, c.broker, svc, reg, log, o.adminToken)
 	if err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
 	c.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	c.server.RegisterOnShutdown(h.Close) // the event streams end at once
 	if err := c.start(ctx); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}

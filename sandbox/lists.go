@@ -346,7 +346,7 @@ func (s *Server) list(q listQuery) (listBody, int, *paramError) {
 	}
 	tweets := make([]sandboxTweet, 0, end-offset)
 	for i := offset; i < end; i++ {
-		t := makeTweet(UserTweetID(q.user, i), s.words, q.tweetFields)
+		t := s.tweet(UserTweetID(q.user, i), q.tweetFields)
 		if t.AuthorID != "" {
 			t.AuthorID = strconv.FormatUint(q.user, 10)
 		}

@@ -63,6 +63,12 @@ type Config struct {
 	// gives a user; a user not named gets [FollowerCount] and [TweetCount].
 	// Nil means no overrides.
 	Users map[uint64]UserSpec
+	// Texts overrides, by tweet id, the text of a tweet the sandbox finds
+	// (an id that [Missing] says is missing stays missing), in lookups and
+	// timelines alike: a test gives a tweet the text it needs, say markup
+	// that a page must show as text. Nil means none. An empty text is an
+	// error: X has no tweet without text.
+	Texts map[uint64]string
 }
 
 // LogValue implements slog.LogValuer: it logs how many tokens c holds, never
@@ -103,6 +109,11 @@ func (c *Config) validate() error {
 	for id, u := range c.Users {
 		if u.Followers < 0 || u.Tweets < 0 {
 			return fmt.Errorf("users: %d: negative count", id)
+		}
+	}
+	for id, text := range c.Texts {
+		if text == "" {
+			return fmt.Errorf("texts: %d: empty text", id)
 		}
 	}
 	if c.MissingPercent > 100 {
@@ -231,6 +242,7 @@ type Server struct {
 	window      time.Duration
 	quotas      map[string]EndpointQuota // effective, for every endpoint
 	users       map[uint64]UserSpec
+	texts       map[uint64]string
 	tokens      map[string]bool // nil: any non-empty token
 	revoked     map[string]bool // tokens answered 401 from now on
 	missing     int             // effective percent, 0 to 100
@@ -275,6 +287,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.quotas = make(map[string]EndpointQuota, 3)
 	s.users = maps.Clone(cfg.Users)
+	s.texts = maps.Clone(cfg.Texts)
 	for _, e := range []string{EndpointTweetsLookup, EndpointUserTweets, EndpointUserFollowers} {
 		q, ok := cfg.Endpoints[e]
 		if !ok {
@@ -756,7 +769,7 @@ func (s *Server) lookup(ids []uint64, q lookupQuery) lookupBody {
 				Type:         "https://api.twitter.com/2/problems/resource-not-found",
 			})
 		default:
-			body.Data = append(body.Data, makeTweet(id, s.words, q.tweetFields))
+			body.Data = append(body.Data, s.tweet(id, q.tweetFields))
 			if a := authorOf(id); !slices.Contains(authors, a) {
 				authors = append(authors, a)
 			}

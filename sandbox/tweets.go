@@ -196,6 +196,17 @@ func makeTweet(id uint64, words []string, fields map[string]bool) sandboxTweet {
 	return t
 }
 
+// tweet is makeTweet with the text of [Config.Texts], if it names id. An
+// overridden text carries no hashtag entity: its offsets were the generated
+// text's.
+func (s *Server) tweet(id uint64, fields map[string]bool) sandboxTweet {
+	t := makeTweet(id, s.words, fields)
+	if text, ok := s.texts[id]; ok {
+		t.Text, t.Entities = text, nil
+	}
+	return t
+}
+
 // makeUser builds the stand-in user with this id, with the fields in fields
 // (a set of user.fields values).
 func makeUser(id uint64, fields map[string]bool) sandboxUser {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -795,13 +796,18 @@ func dedupe(ids []uint64) []uint64 {
 	return out
 }
 
+// mustJSON encodes v as an upstream would, without Go's HTML escaping:
+// JSON does not ask for it, so a text of [Config.Texts] holding markup
+// reaches pacer as the characters themselves, the harder case for a page.
 func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		// Only the sandbox's own types are marshalled; they always encode.
 		panic("sandbox: marshal response: " + err.Error())
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // serveSandbox serves the sandbox's own endpoints, which take no token and

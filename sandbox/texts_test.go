@@ -36,6 +36,11 @@ func TestTexts(t *testing.T) {
 		}
 		return m
 	}
+	// The markup comes as the characters themselves, as JSON allows, not
+	// as Go's \u003c escapes.
+	if _, body := get(t, srv.URL+"/2/tweets?ids=21", "tok"); !strings.Contains(string(body), `"text":"<script>alert(1)</script> & \"quotes\""`) {
+		t.Fatalf("lookup body %s does not carry the markup as it is", body)
+	}
 	got, want := text(srv.URL, "/2/tweets?ids=20,21&tweet.fields=entities"), text(plain.URL, "/2/tweets?ids=20,21")
 	if got["21"] != markup || got["20"] != want["20"] || want["21"] == markup {
 		t.Fatalf("texts %q, want 21 to be %q and 20 as without Texts (%q)", got, markup, want["20"])

@@ -166,6 +166,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, republishAfter time.Duration)
 	for {
 		ids, err := d.cfg.Store.DispatchDue(ctx, now, republishAfter, d.cfg.Batch)
 		if err != nil {
+			d.cfg.Metrics.storeError(StoreOpDispatch, err)
 			return total, fmt.Errorf("find due tasks: %w", err)
 		}
 		if len(ids) == 0 {
@@ -177,6 +178,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, republishAfter time.Duration)
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			uerr := d.cfg.Store.Undispatch(uctx, ids)
 			cancel()
+			d.cfg.Metrics.storeError(StoreOpDispatch, uerr)
 			return total, errors.Join(fmt.Errorf("publish %d tasks: %w", len(ids), err), uerr)
 		}
 		total += len(ids)

@@ -37,6 +37,7 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	published  prometheus.Counter
+	operational
 }
 
 // NewMetrics registers the jobs metrics on reg and starts the series of the
@@ -66,6 +67,7 @@ func NewMetrics(reg prometheus.Registerer, kinds, quotas []string) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.tasks, m.duration, m.requests, m.deliveries, m.published)
+	m.operational = newOperational(reg)
 	for _, k := range kinds {
 		for _, o := range []string{OutcomeDone, OutcomeRetried, OutcomeSnoozed, OutcomeFailed, OutcomeReturned} {
 			m.tasks.WithLabelValues(k, o)

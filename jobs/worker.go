@@ -164,6 +164,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		owner := fmt.Sprintf("%s/%d", w.cfg.Owner, slot)
 		w.wg.Go(func() { w.loop(hardCtx, owner, deliveries) })
 	}
+	w.cfg.Metrics.setSlots(w.cfg.Concurrency)
 	w.log.InfoContext(ctx, "worker started", "concurrency", w.cfg.Concurrency)
 	return nil
 }
@@ -196,6 +197,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	}
 	w.hard()
 	w.consume()
+	w.cfg.Metrics.setSlots(0)
 	w.log.Info("worker stopped")
 	return nil
 }
@@ -216,7 +218,9 @@ func (w *Worker) loop(ctx context.Context, owner string, deliveries <-chan broke
 			default:
 			}
 			w.active.Add(1)
+			w.cfg.Metrics.busySlot(1)
 			w.handle(ctx, owner, d)
+			w.cfg.Metrics.busySlot(-1)
 			w.active.Add(-1)
 		}
 	}
@@ -226,6 +230,9 @@ func (w *Worker) loop(ctx context.Context, owner string, deliveries <-chan broke
 func (w *Worker) handle(ctx context.Context, owner string, d broker.Delivery) {
 	id := d.TaskID()
 	log := w.log.With("task_id", id)
+	if d.Redelivered() {
+		w.cfg.Metrics.redelivered()
+	}
 	now := w.cfg.NowFunc()
 	task, job, err := w.cfg.Store.ClaimTask(ctx, id, owner, now, now.Add(w.cfg.Lease))
 	switch {
@@ -238,6 +245,7 @@ func (w *Worker) handle(ctx context.Context, owner string, d broker.Delivery) {
 		return
 	case err != nil:
 		log.WarnContext(ctx, "claim failed, returning delivery", "err", err)
+		w.cfg.Metrics.storeError(StoreOpClaim, err)
 		w.cfg.Metrics.delivery(DeliveryRequeued)
 		select { // do not spin on a store that is down
 		case <-time.After(time.Second):
@@ -254,6 +262,7 @@ func (w *Worker) handle(ctx context.Context, owner string, d broker.Delivery) {
 		// Not committed: the lease keeps the task from others until it
 		// expires, then the dispatcher republishes it.
 		log.ErrorContext(ctx, "save task outcome", "err", err)
+		w.cfg.Metrics.storeError(StoreOpFinish, err)
 		_ = d.Requeue()
 		return
 	}

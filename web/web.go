@@ -175,6 +175,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /jobs", s.formSubmit)
 	m.HandleFunc("GET /jobs/{id}", s.pageJob)
 	m.HandleFunc("GET /jobs/{id}/instances.csv", s.exportInstances)
+	m.HandleFunc("GET /jobs/{id}/results.csv", func(w http.ResponseWriter, r *http.Request) { s.exportResults(w, r, "csv") })
+	m.HandleFunc("GET /jobs/{id}/results.jsonl", func(w http.ResponseWriter, r *http.Request) { s.exportResults(w, r, "jsonl") })
 	m.HandleFunc("POST /jobs/{id}/rerun", s.formRerun)
 	m.HandleFunc("POST /jobs/{id}/{action}", s.formAction)
 
@@ -182,6 +184,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/jobs", s.apiSubmit)
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.apiGetJob)
 	m.HandleFunc("GET /api/v1/jobs/{id}/results", s.apiResults)
+	m.HandleFunc("GET /api/v1/jobs/{id}/results.jsonl", func(w http.ResponseWriter, r *http.Request) { s.exportResults(w, r, "jsonl") })
 	m.HandleFunc("POST /api/v1/jobs/{id}/rerun", s.apiRerun)
 	m.HandleFunc("POST /api/v1/jobs/{id}/{action}", s.apiAction)
 	m.HandleFunc("GET /api/v1/credentials/retired", s.apiRetired)

@@ -105,6 +105,11 @@ type Job struct {
 	// waiting; both are cleared when the job finishes.
 	WaitQuota string     `db:"wait_quota"`
 	WaitUntil *time.Time `db:"wait_until"`
+
+	// NotifyWebhook and NotifyEmail are where word of the job's ending goes
+	// ("" for nowhere): see [Notification].
+	NotifyWebhook string `db:"notify_webhook"`
+	NotifyEmail   string `db:"notify_email"`
 }
 
 // NewJob is what CreateJob inserts.
@@ -117,6 +122,10 @@ type NewJob struct {
 	// its own transaction, and fails with ErrConflict, writing nothing, if
 	// the run is not pending (fired elsewhere, failed or deleted).
 	Run int64
+	// NotifyWebhook and NotifyEmail, if set, receive word of the job's
+	// ending. The store checks neither; jobs.Service validates them.
+	NotifyWebhook string
+	NotifyEmail   string
 }
 
 // NewTask is one task to insert: at planning or as a follow-up of a task.
@@ -267,6 +276,10 @@ type Store interface {
 	CountJobs(ctx context.Context) (map[JobKindState]int64, error)
 	// CancelJob moves a job that has not finished to cancelled and its pending
 	// tasks to cancelled, in one transaction. ErrConflict if it had finished.
+	//
+	// Whatever moves a job into a terminal state (CancelJob, CompleteTask,
+	// FailTask) inserts, in the same transaction, one pending [Notification]
+	// per channel the job names ([NotificationTargets]), due at once.
 	CancelJob(ctx context.Context, id int64, now time.Time) (Job, error)
 	// PauseJob moves a queued or running job to paused: its tasks are neither
 	// dispatched nor claimed. ErrConflict from any other state.
@@ -423,6 +436,20 @@ type Store interface {
 	// RestoreCredential puts a retired credential back in use. ErrNotFound
 	// if it was not retired.
 	RestoreCredential(ctx context.Context, name string) error
+
+	// ClaimNotifications leases up to limit pending notifications that are
+	// due (run_at <= now) and not leased (or whose lease expired) to owner
+	// until leaseUntil, counting an attempt on each, oldest run_at first.
+	// Concurrent callers, in any process, never get the same row while its
+	// lease holds. A limit of zero or less returns none.
+	ClaimNotifications(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]Notification, error)
+	// SettleNotification ends a delivery attempt: sent, failed for good, or
+	// pending again at s.RunAt, releasing the lease. ErrNotFound if there is
+	// no such notification; ErrConflict if s.Owner does not hold its lease.
+	SettleNotification(ctx context.Context, s Settlement) error
+	// ListNotifications returns a job's notifications in id order (none for
+	// an unknown job).
+	ListNotifications(ctx context.Context, jobID int64) ([]Notification, error)
 
 	// Schedules (schedule.go has their types and rules).
 

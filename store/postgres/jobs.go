@@ -21,7 +21,8 @@ const batchSize = 500
 
 const jobColumns = `id, kind, params, credential, state,
 	items_total, items_done, items_failed, tasks_total, tasks_done, tasks_failed, requests,
-	summary, last_error, created_at, updated_at, started_at, finished_at, wait_quota, wait_until`
+	summary, last_error, created_at, updated_at, started_at, finished_at, wait_quota, wait_until,
+	notify_webhook, notify_email`
 
 // unfinished is the SQL list of job states that are not terminal.
 const unfinished = `('queued', 'running', 'paused')`
@@ -40,10 +41,10 @@ func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, ne
 	err := db.withTx(ctx, func(tx *sqlx.Tx) error {
 		var id int64
 		if err := sqlx.GetContext(ctx, tx, &id, `
-			INSERT INTO jobs (kind, params, credential, state, created_at, updated_at)
-			VALUES ($1, $2, $3, 'queued', $4, $4)
+			INSERT INTO jobs (kind, params, credential, state, created_at, updated_at, notify_webhook, notify_email)
+			VALUES ($1, $2, $3, 'queued', $4, $4, $5, $6)
 			RETURNING id`,
-			job.Kind, string(job.Params), job.Credential, now); err != nil {
+			job.Kind, string(job.Params), job.Credential, now, job.NotifyWebhook, job.NotifyEmail); err != nil {
 			return err
 		}
 		if job.Run != 0 {
@@ -220,7 +221,10 @@ func (db *DB) CancelJob(ctx context.Context, id int64, now time.Time) (store.Job
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("job finished meanwhile: %w", store.ErrConflict)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return insertNotifications(ctx, tx, normJob(out), now)
 	})
 	if err != nil {
 		return store.Job{}, fmt.Errorf("cancel job %d: %w", id, mapErr(ctx, err))

@@ -385,7 +385,11 @@ func settleJob(ctx context.Context, tx sqlx.ExtContext, jobID int64, d delta, no
 		RETURNING `+jobColumns, jobID, string(state), summary, now); err != nil {
 		return store.Job{}, err
 	}
-	return normJob(j), nil
+	j = normJob(j)
+	if err := insertNotifications(ctx, tx, j, now); err != nil {
+		return store.Job{}, err
+	}
+	return j, nil
 }
 
 // upsertResults writes results for the job in batches; a key that exists is

@@ -19,7 +19,8 @@ const batchSize = 500
 
 const jobColumns = `id, kind, params, credential, state,
 	items_total, items_done, items_failed, tasks_total, tasks_done, tasks_failed, requests,
-	summary, last_error, created_at, updated_at, started_at, finished_at, wait_quota, wait_until`
+	summary, last_error, created_at, updated_at, started_at, finished_at, wait_quota, wait_until,
+	notify_webhook, notify_email`
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
@@ -34,7 +35,8 @@ func scanJob(s scanner) (store.Job, error) {
 	)
 	if err := s.Scan(&j.ID, &j.Kind, &j.Params, &j.Credential, &j.State,
 		&j.ItemsTotal, &j.ItemsDone, &j.ItemsFailed, &j.TasksTotal, &j.TasksDone, &j.TasksFailed, &j.Requests,
-		&j.Summary, &j.LastError, &created, &updated, &started, &finished, &j.WaitQuota, &waitUntil); err != nil {
+		&j.Summary, &j.LastError, &created, &updated, &started, &finished, &j.WaitQuota, &waitUntil,
+		&j.NotifyWebhook, &j.NotifyEmail); err != nil {
 		return store.Job{}, err
 	}
 	j.CreatedAt, j.UpdatedAt = fromDB(created), fromDB(updated)
@@ -56,9 +58,9 @@ func (db *DB) CreateJob(ctx context.Context, job store.NewJob, now time.Time, ne
 	)
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO jobs (kind, params, credential, state, created_at, updated_at)
-			VALUES (?, ?, ?, 'queued', ?, ?)`,
-			job.Kind, string(job.Params), job.Credential, nowDB, nowDB)
+			INSERT INTO jobs (kind, params, credential, state, created_at, updated_at, notify_webhook, notify_email)
+			VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
+			job.Kind, string(job.Params), job.Credential, nowDB, nowDB, job.NotifyWebhook, job.NotifyEmail)
 		if err != nil {
 			return err
 		}
@@ -244,7 +246,10 @@ func (db *DB) CancelJob(ctx context.Context, id int64, now time.Time) (store.Job
 			    wait_quota = '', wait_until = NULL
 			WHERE id = ?
 			RETURNING `+jobColumns, nowDB, nowDB, id))
-		return err
+		if err != nil {
+			return err
+		}
+		return insertNotifications(ctx, tx, out, nowDB)
 	})
 	if err != nil {
 		return store.Job{}, fmt.Errorf("cancel job %d: %w", id, mapErr(ctx, err))

@@ -409,11 +409,17 @@ func settleJob(ctx context.Context, tx *sql.Tx, jobID int64, d delta, now int64,
 	if state == "" {
 		return j, nil
 	}
-	return scanJob(tx.QueryRowContext(ctx, `
+	if j, err = scanJob(tx.QueryRowContext(ctx, `
 		UPDATE jobs SET state = ?, summary = ?, finished_at = ?, updated_at = ?,
 		    wait_quota = '', wait_until = NULL
 		WHERE id = ?
-		RETURNING `+jobColumns, string(state), summary, now, now, jobID))
+		RETURNING `+jobColumns, string(state), summary, now, now, jobID)); err != nil {
+		return store.Job{}, err
+	}
+	if err := insertNotifications(ctx, tx, j, now); err != nil {
+		return store.Job{}, err
+	}
+	return j, nil
 }
 
 // upsertResults writes results for the job in batches; a key that exists is

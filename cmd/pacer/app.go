@@ -238,6 +238,7 @@ func newMetricsRegistry() *prometheus.Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewBuildInfoCollector(),
+		buildInfoCollector(),
 	)
 	return reg
 }

@@ -5,9 +5,13 @@
 //	pacer work       a worker, on PostgreSQL and RabbitMQ (run any number, anywhere)
 //	pacer submit     submit a job to a running pacer, optionally waiting with a progress bar
 //	pacer status     show one job, or the newest jobs
+//	pacer jobs       list jobs, filtered by state and kind
+//	pacer export     write a job's results as CSV or JSON Lines
+//	pacer cancel     cancel a job (also pause, resume, rerun)
 //	pacer migrate    apply the store's migrations
 //	pacer sandbox    serve the stand-in X API v2 upstream
 //	pacer bench      measure throughput and quota use
+//	pacer version    print the version, revision and Go version
 //
 // main only wires the process to run, which tests drive whole.
 package main
@@ -61,9 +65,13 @@ commands:
   work      a worker (PostgreSQL + RabbitMQ); run any number of them
   submit    submit a job; --wait draws a progress bar until it ends
   status    show a job, or the newest jobs
+  jobs      list jobs: -state, -kind, -limit, -before
+  export    write a job's results to stdout: -format csv or jsonl
+  cancel    cancel a job; also "pause", "resume", and "rerun" (a new job of the failed items)
   migrate   apply the store's migrations
   sandbox   serve the stand-in X API v2 upstream; "sandbox ids N" prints N demo ids
   bench     measure: "bench throughput" (tasks/s and raw limits), "bench quota" (quota held and used)
+  version   print pacer's version, VCS revision and Go version
 
 Every flag has an environment twin: -database-url is PACER_DATABASE_URL.
 "pacer <command> -h" lists a command's flags.
@@ -88,12 +96,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdSubmit(ctx, rest, getenv, stdin, stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, rest, getenv, stdout, stderr)
+	case "jobs":
+		return cmdJobs(ctx, rest, getenv, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, getenv, stdout, stderr)
+	case "cancel", "pause", "resume", "rerun":
+		return cmdControl(ctx, cmd, rest, getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
 		return cmdSandbox(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		return cmdVersion(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -23,6 +23,8 @@ type Submission struct {
 	// Items streams the job's items, one per line; nil for none. Submit
 	// reads it to the end (or to the first bad item) and never holds it whole.
 	Items io.Reader
+
+	run int64 // the schedule run this job fires (Scheduler); 0 for none
 }
 
 // ServiceConfig configures a Service.
@@ -80,36 +82,11 @@ func (s *Service) CredentialNames() []string {
 // tasks in one transaction. Bad input is a *ValidationError naming the field;
 // then nothing is written (DESIGN.md, invariant 5).
 func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error) {
-	kind, ok := s.cfg.Kinds.Lookup(sub.Kind)
-	if !ok {
-		if sub.Kind == "" {
-			return store.Job{}, Invalid("kind", "missing; one of %s", strings.Join(s.Kinds(), ", "))
-		}
-		return store.Job{}, Invalid("kind", "unknown kind %q; one of %s", sub.Kind, strings.Join(s.Kinds(), ", "))
-	}
-	if sub.Credential == "" {
-		return store.Job{}, Invalid("credential", "missing; one of %s", strings.Join(s.CredentialNames(), ", "))
-	}
-	if _, ok := s.cfg.Credentials.resolve(sub.Credential, s.cfg.Pools); !ok {
-		return store.Job{}, Invalid("credential", "unknown credential or pool %q; declared: %s", sub.Credential, strings.Join(s.CredentialNames(), ", "))
-	}
-	params, err := kind.Prepare(sub.Params)
+	kind, params, stop, err := s.prepare(ctx, &sub)
 	if err != nil {
 		return store.Job{}, err
 	}
-	if rs, ok := kind.(ResultSourcer); ok {
-		if source, ok := rs.SourceJob(params); ok {
-			if sub.Items != nil {
-				return store.Job{}, Invalid("ids", "give ids or params.source_job, not both")
-			}
-			items, stop, err := s.resultKeys(ctx, source)
-			if err != nil {
-				return store.Job{}, err
-			}
-			defer stop()
-			sub.Items = items
-		}
-	}
+	defer stop()
 
 	// The kind pushes tasks, the store pulls them: a planner goroutine feeds
 	// the transaction through a small channel, so the items stream through
@@ -150,7 +127,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error)
 		planned++
 		return store.NewTask{Payload: t.Payload, Items: t.Items}, nil
 	}
-	job, err := s.cfg.Store.CreateJob(ctx, store.NewJob{Kind: kind.Name(), Params: params, Credential: sub.Credential}, s.cfg.NowFunc(), next)
+	job, err := s.cfg.Store.CreateJob(ctx, store.NewJob{Kind: kind.Name(), Params: params, Credential: sub.Credential, Run: sub.run}, s.cfg.NowFunc(), next)
 	cancel()
 	for range specs { // let the planner finish before returning
 	}
@@ -163,6 +140,44 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error)
 	}
 	s.cfg.Nudge()
 	return job, nil
+}
+
+// prepare validates sub's kind, credential and params, and points
+// sub.Items at the source job's results when the params name one. Call stop
+// when done with sub.Items.
+func (s *Service) prepare(ctx context.Context, sub *Submission) (kind Kind, params []byte, stop func(), err error) {
+	stop = func() {}
+	kind, ok := s.cfg.Kinds.Lookup(sub.Kind)
+	if !ok {
+		if sub.Kind == "" {
+			return nil, nil, stop, Invalid("kind", "missing; one of %s", strings.Join(s.Kinds(), ", "))
+		}
+		return nil, nil, stop, Invalid("kind", "unknown kind %q; one of %s", sub.Kind, strings.Join(s.Kinds(), ", "))
+	}
+	if sub.Credential == "" {
+		return nil, nil, stop, Invalid("credential", "missing; one of %s", strings.Join(s.CredentialNames(), ", "))
+	}
+	if _, ok := s.cfg.Credentials.resolve(sub.Credential, s.cfg.Pools); !ok {
+		return nil, nil, stop, Invalid("credential", "unknown credential or pool %q; declared: %s", sub.Credential, strings.Join(s.CredentialNames(), ", "))
+	}
+	params, err = kind.Prepare(sub.Params)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	if rs, ok := kind.(ResultSourcer); ok {
+		if source, ok := rs.SourceJob(params); ok {
+			if sub.Items != nil {
+				return nil, nil, stop, Invalid("ids", "give ids or params.source_job, not both")
+			}
+			items, stopItems, err := s.resultKeys(ctx, source)
+			if err != nil {
+				return nil, nil, stop, err
+			}
+			sub.Items = items
+			return kind, params, stopItems, nil
+		}
+	}
+	return kind, params, stop, nil
 }
 
 // Get returns one job; store.ErrNotFound if there is none.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ type rowsBenchConfig struct {
 	PerItem     int    // annotators per item: rows = Items × PerItem
 	Concurrency int    // tasks the one worker runs at once
 	Raw         int    // rows ProbeCopy copies; 0 means Items × PerItem
+	Rounds      int    // job-then-COPY rounds; the medians are reported
 }
 
 func (c *rowsBenchConfig) validate() error {
@@ -44,6 +46,8 @@ func (c *rowsBenchConfig) validate() error {
 		return fmt.Errorf("-concurrency: %d is below 1", c.Concurrency)
 	case c.Raw < 0:
 		return fmt.Errorf("-raw: %d is negative", c.Raw)
+	case c.Rounds < 1:
+		return fmt.Errorf("-rounds: %d is below 1", c.Rounds)
 	}
 	return nil
 }
@@ -53,26 +57,35 @@ type rowsResult struct {
 	Items      int `json:"items"`
 	Annotators int `json:"annotators"`
 	PerItem    int `json:"per_item"`
-	// Rows is the instances the job created (Items × PerItem).
+	// Rows is the instances each round's job created (Items × PerItem).
 	Rows int64 `json:"rows"`
-	// Seconds is the job's submit-to-finish time.
+	// Rounds is how many job-then-COPY rounds ran.
+	Rounds int `json:"rounds"`
+	// Seconds is the median job's submit-to-finish time.
 	Seconds       float64 `json:"seconds"`
-	RowsPerSecond float64 `json:"rows_per_second"`
-	// RawRows and RawRowsPerSecond are the ProbeCopy measurement.
+	RowsPerSecond float64 `json:"rows_per_second"` // median over rounds
+	// RawRows and RawRowsPerSecond are the ProbeCopy measurement (median).
 	RawRows          int     `json:"raw_rows"`
 	RawRowsPerSecond float64 `json:"raw_rows_per_second"`
-	// Ratio is RowsPerSecond / RawRowsPerSecond.
+	// Ratio is the median over rounds of each round's pacer rate / raw
+	// rate: the two halves of a round run back to back, so a neighbour's
+	// load weighs on both alike.
 	Ratio float64 `json:"ratio"`
+	// RatioMin and RatioMax are the lowest and highest round's ratio.
+	RatioMin float64 `json:"ratio_min"`
+	RatioMax float64 `json:"ratio_max"`
 	// Store is "postgres+inproc" or "postgres+rabbitmq".
 	Store string `json:"store"`
 }
 
-// cmdBenchRows is `pacer bench rows`: one annotate job of items × per-item
-// instances through a dispatcher and one worker, timed from submit to the
-// job's end, then PostgreSQL's raw COPY rate of as many rows into a table of
-// the same shape ([postgres.DB.ProbeCopy]), in the same run. The broker
-// carries one message per 1,000 items, so it matters little: the measure is
-// the store's bulk insert of instances.
+// cmdBenchRows is `pacer bench rows`: rounds of one annotate job of items ×
+// per-item instances through a dispatcher and one worker, timed from submit
+// to the job's end, each followed at once by PostgreSQL's raw COPY rate of as
+// many rows into a table of the same shape ([postgres.DB.ProbeCopy]). It
+// reports the medians and the median of the rounds' ratios: on a shared
+// machine a neighbour's load comes and goes, and a round's two halves, back
+// to back, bear it alike. The broker carries one message per 1,000 items,
+// so it matters little: the measure is the store's bulk insert of instances.
 func cmdBenchRows(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var (
 		cfg    rowsBenchConfig
@@ -86,6 +99,7 @@ func cmdBenchRows(ctx context.Context, args []string, getenv func(string) string
 	f.Int(&cfg.PerItem, "per-item", 3, "annotators per item: the job creates items × per-item rows")
 	f.Int(&cfg.Concurrency, "concurrency", 4, "tasks the worker runs at once")
 	f.Int(&cfg.Raw, "raw", 0, "rows in the raw COPY measurement; 0 means items × per-item")
+	f.Int(&cfg.Rounds, "rounds", 5, "rounds of one job then one raw COPY; medians are reported, since a shared machine's load comes and goes")
 	f.String(&logLvl, "log-level", "warn", "debug, info, warn or error")
 	if err := f.parse(args); err != nil {
 		return err
@@ -140,36 +154,48 @@ func cmdBenchRows(ctx context.Context, args []string, getenv func(string) string
 	}
 	r := rowsResult{Items: cfg.Items, Annotators: cfg.Annotators, PerItem: cfg.PerItem, RawRows: cfg.Raw, Store: mode}
 
-	scope := "bench-rows-" + runID // a scope per run: no instance of an earlier run collides
-	elapsed, jobID, err := runAnnotateJob(ctx, c, scope, cfg)
-	if err != nil {
-		return fmt.Errorf("bench rows: %w", err)
+	r.Rounds = cfg.Rounds
+	var secs, rates, raws, ratios []float64
+	for round := range cfg.Rounds {
+		// A scope per round: no instance of an earlier round collides.
+		scope := fmt.Sprintf("bench-rows-%s-%d", runID, round)
+		elapsed, jobID, err := runAnnotateJob(ctx, c, scope, cfg)
+		if err != nil {
+			return fmt.Errorf("bench rows: round %d: %w", round+1, err)
+		}
+		_, created, err := s.CountInstances(ctx, scope, jobID)
+		if err != nil {
+			return err
+		}
+		if want := int64(cfg.Items) * int64(cfg.PerItem); created != want {
+			return fmt.Errorf("bench rows: job %d created %d instances, want %d (items × per-item)", jobID, created, want)
+		}
+		r.Rows = created
+		raw, err := db.ProbeCopy(ctx, cfg.Raw)
+		if err != nil {
+			return fmt.Errorf("raw postgres: %w", err)
+		}
+		rate := float64(created) / elapsed.Seconds()
+		secs, rates, raws = append(secs, elapsed.Seconds()), append(rates, rate), append(raws, raw)
+		ratios = append(ratios, rate/raw)
+		report(fmt.Sprintf("round %d: pacer annotate job / raw COPY", round+1),
+			fmt.Sprintf("%.1f%%", 100*rate/raw), fmt.Sprintf("%.0f vs %.0f rows/s", rate, raw))
 	}
 	if err := c.stop(ctx); err != nil {
 		return err
 	}
-	_, created, err := s.CountInstances(ctx, scope, jobID)
-	if err != nil {
-		return err
-	}
-	if want := int64(cfg.Items) * int64(cfg.PerItem); created != want {
-		return fmt.Errorf("bench rows: job %d created %d instances, want %d (items × per-item)", jobID, created, want)
-	}
-	r.Rows = created
-	r.Seconds = round3(elapsed.Seconds())
-	r.RowsPerSecond = float64(created) / elapsed.Seconds()
+	r.Seconds = round3(median(secs))
+	r.RowsPerSecond = median(rates)
+	r.RawRowsPerSecond = median(raws)
+	r.Ratio = round3(median(ratios))
+	r.RatioMin, r.RatioMax = round3(slices.Min(ratios)), round3(slices.Max(ratios))
 	report(fmt.Sprintf("pacer annotate job, %s (1 worker × %d)", mode, cfg.Concurrency),
 		fmt.Sprintf("%.0f rows/s", r.RowsPerSecond),
-		fmt.Sprintf("%d items × %d of %d annotators, %d rows in %.2f s", cfg.Items, cfg.PerItem, cfg.Annotators, created, elapsed.Seconds()))
-
-	r.RawRowsPerSecond, err = db.ProbeCopy(ctx, cfg.Raw)
-	if err != nil {
-		return fmt.Errorf("raw postgres: %w", err)
-	}
+		fmt.Sprintf("median of %d; %d items × %d of %d annotators, %d rows in %.2f s", cfg.Rounds, cfg.Items, cfg.PerItem, cfg.Annotators, r.Rows, r.Seconds))
 	report("raw PostgreSQL COPY into a table of the same shape", fmt.Sprintf("%.0f rows/s", r.RawRowsPerSecond),
-		fmt.Sprintf("%d rows, 3,000 per COPY, one transaction, one connection", cfg.Raw))
-	r.Ratio = round3(r.RowsPerSecond / r.RawRowsPerSecond)
-	report("pacer / raw", fmt.Sprintf("%.1f%%", 100*r.Ratio), "aim: at least 70%")
+		fmt.Sprintf("median of %d; %d rows, 3,000 per COPY, one transaction, one connection", cfg.Rounds, cfg.Raw))
+	report("pacer / raw", fmt.Sprintf("%.1f%%", 100*r.Ratio),
+		fmt.Sprintf("median of the rounds' ratios (%.1f%% to %.1f%%); aim: at least 70%%", 100*r.RatioMin, 100*r.RatioMax))
 	r.RowsPerSecond = float64(int64(r.RowsPerSecond + 0.5))
 	r.RawRowsPerSecond = float64(int64(r.RawRowsPerSecond + 0.5))
 	return json.NewEncoder(stdout).Encode(r)
@@ -218,4 +244,15 @@ func runAnnotateJob(ctx context.Context, c *benchCluster, scope string, cfg rows
 		case <-t.C:
 		}
 	}
+}
+
+// median returns the middle of xs (the mean of the two middle values when
+// their count is even); xs must not be empty. It sorts a copy.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -67,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer, kinds, quotas []string) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.tasks, m.duration, m.requests, m.deliveries, m.published)
-	m.operational = newOperational(reg)
+	m.operational = newOperational(reg, kinds)
 	for _, k := range kinds {
 		for _, o := range []string{OutcomeDone, OutcomeRetried, OutcomeSnoozed, OutcomeFailed, OutcomeReturned} {
 			m.tasks.WithLabelValues(k, o)

@@ -29,10 +29,15 @@ type operational struct {
 	redeliveries prometheus.Counter
 	slots        prometheus.Gauge
 	busy         prometheus.Gauge
+	items        *prometheus.CounterVec
 }
 
-func newOperational(reg prometheus.Registerer) operational {
+func newOperational(reg prometheus.Registerer, kinds []string) operational {
 	o := operational{
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pacer_items_processed_total",
+			Help: "Items whose result rows completed tasks committed, by kind and status (ok, not_found).",
+		}, []string{"kind", "status"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pacer_store_errors_total",
 			Help: "Store operations of pacer's background work that failed (not found and conflict are answers, not errors; shutdown cancellations are not counted), by operation class (claim, finish, dispatch, ledger).",
@@ -50,11 +55,33 @@ func newOperational(reg prometheus.Registerer) operational {
 			Help: "Slots of this worker process handling a delivery right now.",
 		}),
 	}
-	reg.MustRegister(o.storeErrors, o.redeliveries, o.slots, o.busy)
+	reg.MustRegister(o.storeErrors, o.redeliveries, o.slots, o.busy, o.items)
 	for _, op := range storeOps {
 		o.storeErrors.WithLabelValues(op)
 	}
+	for _, k := range kinds {
+		for _, s := range []store.ResultStatus{store.ResultOK, store.ResultNotFound} {
+			o.items.WithLabelValues(k, string(s))
+		}
+	}
 	return o
+}
+
+// committed counts the result rows of a completed task.
+func (m *Metrics) committed(kind string, results []store.Result) {
+	if m == nil {
+		return
+	}
+	var ok, notFound int
+	for _, r := range results {
+		if r.Status == store.ResultNotFound {
+			notFound++
+		} else {
+			ok++
+		}
+	}
+	m.items.WithLabelValues(kind, string(store.ResultOK)).Add(float64(ok))
+	m.items.WithLabelValues(kind, string(store.ResultNotFound)).Add(float64(notFound))
 }
 
 // storeError counts err, returned by a store operation of class op, unless

@@ -89,7 +89,17 @@ func TestWorkerSlotsAndRedeliveries(t *testing.T) {
 	if got := value(t, reg, "pacer_worker_slots", ""); got != 4 {
 		t.Errorf("slots while consuming = %v, want the concurrency, 4", got)
 	}
-	r.waitFinished(t, r.submit(t, 250).ID)
+	j := r.waitFinished(t, r.submit(t, 250).ID)
+	// The items counted are the rows the store has.
+	rows, err := r.store.CountResults(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []store.ResultStatus{store.ResultOK, store.ResultNotFound} {
+		if got := value(t, reg, "pacer_items_processed_total", "kind=tweet_lookup,status="+string(st)); got != float64(rows[st]) || rows[store.ResultOK]+rows[store.ResultNotFound] != 250 {
+			t.Errorf("items processed{status=%s} = %v; the store has %v of 250", st, got, rows)
+		}
+	}
 	deadline := time.Now().Add(time.Minute)
 	for value(t, reg, "pacer_broker_deliveries_total", "outcome=skipped") < 1 {
 		if time.Now().After(deadline) {

@@ -333,6 +333,7 @@ func (w *Worker) save(ctx context.Context, log *slog.Logger, owner string, task 
 			return err
 		}
 		w.cfg.Metrics.task(job.Kind, OutcomeDone, elapsed)
+		w.cfg.Metrics.committed(job.Kind, results)
 		log.DebugContext(ctx, "task done", "rows", len(results), "instances", len(instances), "requests", requests)
 		w.logFinished(ctx, j)
 		return nil

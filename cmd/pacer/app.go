@@ -45,6 +45,7 @@ type options struct {
 	quotaMargin    time.Duration
 	logLevel       string
 	logFormat      string
+	managementURL  string
 
 	// metrics is not a flag: it is where newWorker registers the quota
 	// metrics, set by a subcommand once it has built its registry. nil
@@ -111,6 +112,9 @@ func (o *options) validate() error {
 	}
 	if o.quotaMargin < 0 {
 		return fmt.Errorf("-quota-margin: %s is negative", o.quotaMargin)
+	}
+	if err := validManagementURL(o.managementURL); err != nil {
+		return err
 	}
 	if o.listen != "" && o.adminToken == "" {
 		if err := loopbackOnly(o.listen); err != nil {
@@ -259,7 +263,7 @@ func newWorker(o *options, s store.Store, b broker.Broker, kinds *jobs.Registry,
 	if o.metrics != nil {
 		qm = ratelimit.NewMetrics(o.metrics, quotas(creds))
 	}
-	limiter, err := ratelimit.NewLimiter(ratelimit.Config{Ledger: s, Margin: o.quotaMargin, Metrics: qm})
+	limiter, err := ratelimit.NewLimiter(ratelimit.Config{Ledger: jobs.CountLedger(s, m), Margin: o.quotaMargin, Metrics: qm})
 	if err != nil {
 		return nil, err
 	}

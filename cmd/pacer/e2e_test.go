@@ -424,6 +424,9 @@ func newCluster(t *testing.T, sbCfg sandbox.Config) *cluster {
 		// SIGKILL test does not wait long for the dead worker's tasks.
 		"PACER_TASK_TIMEOUT=8s", "PACER_LEASE=10s", "PACER_CONCURRENCY=4",
 		"PACER_REPUBLISH_AFTER=20s", "PACER_SHUTDOWN_GRACE=15s",
+		// Workers serve /metrics on 127.0.0.1:9464 by default; several
+		// on one machine each take a free port.
+		"PACER_METRICS_LISTEN=127.0.0.1:0",
 	)}
 	// serve gets no token: it makes no upstream requests and must not need
 	// one.

@@ -99,6 +99,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
 	o.metrics = reg // the worker's quota metrics
 	reg.MustRegister(jobs.NewJobsCollector(c.store, kinds.Names(), 0), jobs.NewCredentialsCollector(c.store, creds.Names(), 0))
+	registerProcessMetrics(reg, c.store, creds)
 	fail := func(err error) error {
 		if c.server == nil {
 			ln.Close()

@@ -20,6 +20,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	o.brokerFlags(f)
 	o.kindFlags(f)
 	o.serverFlags(f, "127.0.0.1:8080")
+	o.managementURLFlag(f)
 	o.graceFlag(f)
 	if err := f.parse(args); err != nil {
 		return err
@@ -65,13 +66,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if c.store, err = openStore(ctx, o.databaseURL, log); err != nil {
 		return err
 	}
-	if c.broker, err = openBroker(ctx, o.amqpURL, o.queue, log); err != nil {
+	reg := newMetricsRegistry()
+	if c.broker, err = openMeteredBroker(ctx, &o, reg, log); err != nil {
 		c.store.Close()
 		return err
 	}
-	reg := newMetricsRegistry()
 	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
 	reg.MustRegister(jobs.NewJobsCollector(c.store, kinds.Names(), 0), jobs.NewCredentialsCollector(c.store, creds.Names(), 0))
+	registerProcessMetrics(reg, c.store, creds)
 	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics}); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -25,16 +26,22 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	o.kindFlags(f)
 	o.workerFlags(f)
 	o.graceFlag(f)
-	f.String(&metricsListen, "metrics-listen", "", "address for this worker's /metrics and /healthz; empty for none")
+	f.String(&metricsListen, "metrics-listen", defaultWorkerMetricsListen, "address for this worker's /metrics and /healthz (any interface: they show no per-job data); -metrics-listen \"\" for none")
+	o.managementURLFlag(f)
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if err := o.validate(); err != nil {
 		return err
 	}
+	// Unlike -listen, this address may be beyond loopback: it serves only
+	// /metrics and /healthz, whose labels come from closed sets and name
+	// no job, item or credential token (STYLE.md, Metrics), so it needs no
+	// access control, and Prometheus on another host (or container) must
+	// reach it.
 	if metricsListen != "" {
-		if err := loopbackOnly(metricsListen); err != nil {
-			return fmt.Errorf("-metrics-listen: %w", err)
+		if _, _, err := net.SplitHostPort(metricsListen); err != nil {
+			return fmt.Errorf("-metrics-listen: %q is not host:port: %v", metricsListen, err)
 		}
 	}
 	if o.amqpURL == "" {
@@ -61,11 +68,12 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	if c.store, err = openStore(ctx, o.databaseURL, log); err != nil {
 		return err
 	}
-	if c.broker, err = openBroker(ctx, o.amqpURL, o.queue, log); err != nil {
+	reg := newMetricsRegistry()
+	if c.broker, err = openMeteredBroker(ctx, &o, reg, log); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
-	reg := newMetricsRegistry()
 	metrics := jobs.NewMetrics(reg, kinds.Names(), quotaKeys(creds))
+	registerProcessMetrics(reg, c.store, creds)
 	o.metrics = reg // the worker's quota metrics
 	if c.worker, err = newWorker(&o, c.store, c.broker, kinds, creds, metrics, log); err != nil {
 		return errors.Join(err, c.shutdown(0))
@@ -75,7 +83,13 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 			return errors.Join(fmt.Errorf("-metrics-listen: %w", err), c.shutdown(0))
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		// A collector that fails (RabbitMQ unreachable) leaves its own
+		// metrics out, not the rest: pacer_store_up and the counters still
+		// say what is wrong.
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorHandling: promhttp.ContinueOnError,
+			ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}))
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 		c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}

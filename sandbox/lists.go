@@ -306,14 +306,16 @@ func (s *Server) list(q listQuery) (listBody, int, *paramError) {
 	var body listBody
 	c := s.counts(q.user)
 	n, lo, hi := c.Followers, 0, c.Followers
+	extra := 0
 	if q.endpoint == EndpointUserTweets {
-		n = c.Tweets
+		extra = s.addedTweets(q.user)
+		n = c.Tweets + extra
 		lo = sort.Search(n, func(i int) bool {
-			id := UserTweetID(q.user, i)
+			id := UserTweetID(q.user, i-extra)
 			return (q.until == 0 || id < q.until) && (q.end.IsZero() || CreatedAt(id).Before(q.end))
 		})
 		hi = sort.Search(n, func(i int) bool {
-			id := UserTweetID(q.user, i)
+			id := UserTweetID(q.user, i-extra)
 			return (q.since != 0 && id <= q.since) || (!q.start.IsZero() && CreatedAt(id).Before(q.start))
 		})
 		hi = max(hi, lo)
@@ -333,6 +335,9 @@ func (s *Server) list(q listQuery) (listBody, int, *paramError) {
 	if end < hi {
 		body.Meta.NextToken = encodePageToken(q.endpoint, q.user, end)
 	}
+	if q.endpoint == EndpointUserTweets {
+		s.logList(q, offset-extra, end-extra)
+	}
 	if end == offset {
 		return body, offset, nil
 	}
@@ -346,7 +351,7 @@ func (s *Server) list(q listQuery) (listBody, int, *paramError) {
 	}
 	tweets := make([]sandboxTweet, 0, end-offset)
 	for i := offset; i < end; i++ {
-		t := s.tweet(UserTweetID(q.user, i), q.tweetFields)
+		t := s.tweet(UserTweetID(q.user, i-extra), q.tweetFields)
 		if t.AuthorID != "" {
 			t.AuthorID = strconv.FormatUint(q.user, 10)
 		}

@@ -258,6 +258,8 @@ type Server struct {
 	perToken map[string]*TokenStats
 	idCounts map[uint64]int
 	pages    map[pageKey]int
+	added    map[uint64]int // tweets AddTweets gave each user
+	listLog  []ListRequest  // user_tweets pages answered
 }
 
 // bucket is one token's open quota window.
@@ -425,6 +427,7 @@ func (s *Server) resetLocked() {
 	s.perToken = make(map[string]*TokenStats)
 	s.idCounts = make(map[uint64]int)
 	s.pages = make(map[pageKey]int)
+	s.listLog = nil
 }
 
 // fault is what an admitted request suffers.

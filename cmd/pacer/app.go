@@ -277,20 +277,7 @@ func newWorker(o *options, s store.Store, b broker.Broker, kinds *jobs.Registry,
 func newWeb(s store.Store, b broker.Broker, svc *jobs.Service, reg *prometheus.Registry, log *slog.Logger, adminToken string) (*web.Server, error) {
 	return web.New(web.Config{
 		Jobs: svc, Reader: s, Gatherer: reg, Logger: log, AdminToken: adminToken,
-		Ready: func(ctx context.Context) error {
-			if err := s.Ping(ctx); err != nil {
-				return fmt.Errorf("store: %w", err)
-			}
-			if b == nil {
-				return nil
-			}
-			if p, ok := b.(interface{ Ping(context.Context) error }); ok {
-				if err := p.Ping(ctx); err != nil {
-					return fmt.Errorf("broker: %w", err)
-				}
-			}
-			return nil
-		},
+		Ready: readiness(s, b),
 	})
 }
 

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pacerhq/pacer/broker"
+	"github.com/pacerhq/pacer/store"
+)
+
+// readiness is what /readyz asks of serve and of work alike: the store
+// answers with every migration applied, and the broker (when there is one
+// that can tell) is connected. A worker that cannot reach either takes no
+// work, so an orchestrator should not count it as ready.
+func readiness(s store.Store, b broker.Broker) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := s.Ping(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if p, ok := b.(interface{ Ping(context.Context) error }); ok {
+			if err := p.Ping(ctx); err != nil {
+				return fmt.Errorf("broker: %w", err)
+			}
+		}
+		return nil
+	}
+}
+
+// readyHandler answers 200 "ready" while ready returns nil within 5 s, and
+// 503 otherwise; the reason goes to the log (at Warn: an orchestrator's
+// probe handles it), never to the wire, since it may name a host.
+func readyHandler(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			log.WarnContext(r.Context(), "not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}
+}

@@ -1,0 +1,257 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/adhocore/gronx"
+
+	"github.com/pacerhq/pacer/store"
+)
+
+// ScheduleSpec is a schedule as a user gives it, through the form, the API
+// or the CLI: a job template (as a [Submission]) and when to run it, either
+// Every (a Go duration, "1h") or Cron (five fields, or @hourly and the like)
+// read in TimeZone.
+type ScheduleSpec struct {
+	Name       string          `json:"name"`
+	Kind       string          `json:"kind"`
+	Credential string          `json:"credential"`
+	Params     json.RawMessage `json:"params,omitempty"`
+	// Items are the job's items, one a line, as a submission's; at most
+	// store.MaxScheduleItems bytes, since each run reads them whole.
+	Items string `json:"items,omitempty"`
+	// Every is the interval between runs, a Go duration ("90m"); due times
+	// fall on multiples of it since the Unix epoch (every 1h: on the hour).
+	Every string `json:"every,omitempty"`
+	// Cron is a cron expression: minute hour day-of-month month day-of-week.
+	Cron string `json:"cron,omitempty"`
+	// TimeZone is the IANA zone Cron is read in; "" means UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+	// Overlap is "skip" (the default) or "queue".
+	Overlap string `json:"overlap,omitempty"`
+	// Missed is "catch_up_once" (the default) or "skip".
+	Missed string `json:"missed,omitempty"`
+	Paused bool   `json:"paused,omitempty"`
+}
+
+// specOf returns the spec a stored schedule was made from.
+func specOf(s store.Schedule) ScheduleSpec {
+	spec := ScheduleSpec{
+		Name: s.Name, Kind: s.Kind, Credential: s.Credential, Params: json.RawMessage(s.Params), Items: s.Items,
+		Cron: s.Cron, TimeZone: s.TimeZone, Overlap: string(s.Overlap), Missed: string(s.Missed), Paused: s.Paused,
+	}
+	if s.Every > 0 {
+		spec.Every = s.Every.String()
+	}
+	return spec
+}
+
+// maxNameLen caps a schedule's name, in characters.
+const maxNameLen = 100
+
+// timing checks the when-part of spec (every, cron, time_zone, overlap,
+// missed) against minInterval and returns it as a schedule without its job
+// template. Errors are *ValidationError naming the field.
+func timing(spec ScheduleSpec, minInterval time.Duration) (store.Schedule, error) {
+	s := store.Schedule{TimeZone: strings.TrimSpace(spec.TimeZone), Cron: strings.Join(strings.Fields(spec.Cron), " ")}
+	every := strings.TrimSpace(spec.Every)
+	switch {
+	case every == "" && s.Cron == "":
+		return s, Invalid("every", "give an interval (every, such as 1h) or a cron expression (cron)")
+	case every != "" && s.Cron != "":
+		return s, Invalid("cron", "give an interval (every) or a cron expression, not both")
+	}
+	if s.TimeZone == "" {
+		s.TimeZone = "UTC"
+	}
+	loc, err := loadZone(s.TimeZone)
+	if err != nil {
+		return s, err
+	}
+	if every != "" {
+		d, err := time.ParseDuration(every)
+		if err != nil {
+			return s, Invalid("every", "%q is not a duration such as 90s, 15m or 1h", clipText(every, 40))
+		}
+		if d < minInterval {
+			return s, Invalid("every", "%s is below the minimum interval %s", d, minInterval)
+		}
+		s.Every = d
+	} else {
+		if err := checkCron(s.Cron, loc, minInterval); err != nil {
+			return s, err
+		}
+	}
+	switch o := store.OverlapPolicy(strings.TrimSpace(spec.Overlap)); o {
+	case "":
+		s.Overlap = store.OverlapSkip
+	case store.OverlapSkip, store.OverlapQueue:
+		s.Overlap = o
+	default:
+		return s, Invalid("overlap", "%q is not skip or queue", clipText(spec.Overlap, 40))
+	}
+	switch m := store.MissedPolicy(strings.TrimSpace(spec.Missed)); m {
+	case "":
+		s.Missed = store.MissedCatchUpOnce
+	case store.MissedCatchUpOnce, store.MissedSkip:
+		s.Missed = m
+	default:
+		return s, Invalid("missed", "%q is not catch_up_once or skip", clipText(spec.Missed, 40))
+	}
+	return s, nil
+}
+
+// loadZone loads an IANA time zone; "Local" is refused, since it means
+// whatever zone the server happens to run in.
+func loadZone(name string) (*time.Location, error) {
+	if name == "Local" || len(name) > 64 {
+		return nil, Invalid("time_zone", "%q is not an IANA time zone such as Europe/Berlin or UTC", clipText(name, 40))
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, Invalid("time_zone", "unknown time zone %q; use an IANA name such as Europe/Berlin or UTC", clipText(name, 40))
+	}
+	return loc, nil
+}
+
+// cronSamples is how many consecutive due times checkCron compares with the
+// minimum interval.
+const cronSamples = 50
+
+// checkCron refuses an expression that does not parse, never matches, or
+// fires more often than minInterval within its next due times.
+func checkCron(expr string, loc *time.Location, minInterval time.Duration) error {
+	if len(expr) > 200 {
+		return Invalid("cron", "longer than 200 characters")
+	}
+	if n := len(strings.Fields(expr)); !strings.HasPrefix(expr, "@") && n != 5 {
+		return Invalid("cron", "%q has %d fields; want 5: minute hour day-of-month month day-of-week", clipText(expr, 60), n)
+	}
+	if _, err := gronx.Segments(expr); err != nil || !gronx.IsValid(expr) {
+		reason := "does not parse"
+		if _, err := gronx.NextTickAfter(expr, time.Now(), false); err != nil {
+			reason = err.Error()
+		}
+		return Invalid("cron", "%q: %s", clipText(expr, 60), reason)
+	}
+	prev := time.Now().In(loc)
+	for i := range cronSamples {
+		next, err := cronNext(expr, loc, prev)
+		if err != nil {
+			if i == 0 {
+				return Invalid("cron", "%q never falls due", clipText(expr, 60))
+			}
+			return nil
+		}
+		if i > 0 && next.Sub(prev) < minInterval {
+			return Invalid("cron", "%q falls due %s apart, below the minimum interval %s", clipText(expr, 60), next.Sub(prev), minInterval)
+		}
+		prev = next
+	}
+	return nil
+}
+
+// cronNext returns the first time after t at which expr falls due in loc.
+func cronNext(expr string, loc *time.Location, t time.Time) (time.Time, error) {
+	ref := t.In(loc)
+	for range 3 {
+		n, err := gronx.NextTickAfter(expr, ref, false)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if n.After(t) {
+			return n.UTC(), nil
+		}
+		// gronx works to the second: step past a tick at or before t.
+		ref = n.Add(time.Second)
+	}
+	return time.Time{}, fmt.Errorf("cron %q: no due time after %v", expr, t)
+}
+
+// NextDue is the [store.NextFunc] of every schedule: the first due time
+// after t, on the grid of s.NextDue for an interval, by the cron expression
+// in s.TimeZone otherwise.
+func NextDue(s store.Schedule, t time.Time) (time.Time, error) {
+	if s.Every > 0 {
+		if t.Before(s.NextDue) {
+			return s.NextDue, nil
+		}
+		return s.NextDue.Add((t.Sub(s.NextDue)/s.Every + 1) * s.Every), nil
+	}
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time zone %q: %w", s.TimeZone, err)
+	}
+	return cronNext(s.Cron, loc, t)
+}
+
+// firstDue is a new (or resumed, or retimed) schedule's first due time
+// after now: the next multiple of its interval since the Unix epoch, or its
+// cron's next tick.
+func firstDue(s store.Schedule, now time.Time) (time.Time, error) {
+	if s.Every > 0 {
+		return now.Truncate(s.Every).Add(s.Every).UTC(), nil
+	}
+	return NextDue(s, now)
+}
+
+// checkName validates a schedule's name: 1 to 100 printable characters.
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", Invalid("name", "missing")
+	case !utf8.ValidString(name):
+		return "", Invalid("name", "not valid UTF-8")
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return "", Invalid("name", "longer than %d characters", maxNameLen)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return "", Invalid("name", "contains a control character")
+		}
+	}
+	return name, nil
+}
+
+// clipText shortens s for an error message.
+func clipText(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// checkTemplate validates a schedule's job template as Submit validates a
+// submission (kind, credential, params, items), without creating anything,
+// and returns the kind's name and the prepared params. Items are planned
+// through, to refuse a bad one now rather than at every run; items taken
+// from a source job's results (annotate's params.source_job) are not.
+func (s *Service) checkTemplate(ctx context.Context, kindName, credential string, raw json.RawMessage, items string) (string, []byte, error) {
+	sub := Submission{Kind: strings.TrimSpace(kindName), Credential: strings.TrimSpace(credential), Params: raw}
+	if items != "" {
+		sub.Items = strings.NewReader(items)
+	}
+	kind, params, stop, err := s.prepare(ctx, &sub)
+	if err != nil {
+		return "", nil, err
+	}
+	defer stop()
+	if items == "" && sub.Items != nil {
+		return kind.Name(), params, nil // a source job's results
+	}
+	n := 0
+	if err := kind.Plan(ctx, params, sub.Items, func(TaskSpec) error { n++; return nil }); err != nil {
+		return "", nil, err
+	}
+	if n == 0 {
+		return "", nil, Invalid("ids", "no items to collect")
+	}
+	return kind.Name(), params, nil
+}

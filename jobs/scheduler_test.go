@@ -1,0 +1,279 @@
+package jobs_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/jobs/tweets"
+	"github.com/pacerhq/pacer/sandbox"
+	"github.com/pacerhq/pacer/store"
+)
+
+// clock is a settable time for a Scheduler's NowFunc.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// schedT0 is the test clock's start (11:00:30 in Berlin, a Tuesday), half
+// a minute past a minute, so that an "every 1m" schedule created then is
+// first due at 10:01:00 UTC.
+var schedT0 = time.Date(2030, 1, 1, 10, 0, 30, 0, time.UTC)
+
+func newScheduler(t *testing.T, r *rig, c *clock) *jobs.Scheduler {
+	t.Helper()
+	sc, err := jobs.NewScheduler(jobs.SchedulerConfig{
+		Service: r.service, NowFunc: c.now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func fireOnce(t *testing.T, sc *jobs.Scheduler) int {
+	t.Helper()
+	n, err := sc.FireOnce(t.Context())
+	if err != nil {
+		t.Fatalf("FireOnce: %v", err)
+	}
+	return n
+}
+
+func firedJobs(t *testing.T, s store.Store, id int64) []int64 {
+	t.Helper()
+	runs, err := s.ListScheduleRuns(t.Context(), id, store.RunFilter{State: store.RunFired, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	for _, r := range runs {
+		out = append(out, *r.JobID)
+	}
+	return out
+}
+
+func TestScheduleValidation(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigConfig{})
+	sc := newScheduler(t, r, &clock{t: schedT0})
+	ok := jobs.ScheduleSpec{Name: "n", Kind: "tweet_lookup", Credential: "main", Items: ids(3), Every: "1h"}
+	tests := []struct {
+		name   string
+		change func(*jobs.ScheduleSpec)
+		field  string
+		reason string
+	}{
+		{"cron does not parse", func(s *jobs.ScheduleSpec) { s.Every, s.Cron = "", "61 * * * *" }, "cron", "out of bounds"},
+		{"cron of garbage", func(s *jobs.ScheduleSpec) { s.Every, s.Cron = "", "every day" }, "cron", "fields"},
+		{"cron never due", func(s *jobs.ScheduleSpec) { s.Every, s.Cron = "", "0 0 31 2 *" }, "cron", "never"},
+		{"cron too often", func(s *jobs.ScheduleSpec) { s.Every, s.Cron = "", "* * * * * *" }, "cron", "fields"},
+		{"unknown zone", func(s *jobs.ScheduleSpec) { s.Every, s.Cron, s.TimeZone = "", "0 9 * * *", "Mars/Olympus" }, "time_zone", "unknown time zone"},
+		{"local zone", func(s *jobs.ScheduleSpec) { s.TimeZone = "Local" }, "time_zone", "IANA"},
+		{"interval too short", func(s *jobs.ScheduleSpec) { s.Every = "30s" }, "every", "below the minimum interval 1m0s"},
+		{"interval not a duration", func(s *jobs.ScheduleSpec) { s.Every = "hourly" }, "every", "not a duration"},
+		{"neither", func(s *jobs.ScheduleSpec) { s.Every = "" }, "every", "give an interval"},
+		{"both", func(s *jobs.ScheduleSpec) { s.Cron = "0 * * * *" }, "cron", "not both"},
+		{"bad overlap", func(s *jobs.ScheduleSpec) { s.Overlap = "drop" }, "overlap", "skip or queue"},
+		{"bad missed", func(s *jobs.ScheduleSpec) { s.Missed = "all" }, "missed", "catch_up_once or skip"},
+		{"no name", func(s *jobs.ScheduleSpec) { s.Name = " " }, "name", "missing"},
+		{"unknown kind", func(s *jobs.ScheduleSpec) { s.Kind = "x" }, "kind", "unknown"},
+		{"unknown credential", func(s *jobs.ScheduleSpec) { s.Credential = "x" }, "credential", "unknown"},
+		{"bad ids", func(s *jobs.ScheduleSpec) { s.Items = "12\nabc\n" }, "ids", "line 2"},
+		{"no ids", func(s *jobs.ScheduleSpec) { s.Items = "" }, "ids", ""},
+		{"too many ids", func(s *jobs.ScheduleSpec) { s.Items = strings.Repeat("1\n", store.MaxScheduleItems) }, "ids", "more than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := ok
+			tc.change(&spec)
+			_, err := sc.Create(t.Context(), spec)
+			var ve *jobs.ValidationError
+			if !errors.As(err, &ve) || ve.Field != tc.field || !strings.Contains(ve.Reason, tc.reason) {
+				t.Fatalf("Create: %v; want a validation error of %s about %q", err, tc.field, tc.reason)
+			}
+		})
+	}
+	if list, _ := sc.List(t.Context()); len(list) != 0 {
+		t.Fatalf("refused schedules were stored: %+v", list)
+	}
+	// Good ones, and a name taken.
+	cron := ok
+	cron.Name, cron.Every, cron.Cron, cron.TimeZone = "c", "", "30 9 * * mon-fri", "Europe/Berlin"
+	c, err := sc.Create(t.Context(), cron)
+	if err != nil {
+		t.Fatalf("Create(cron): %v", err)
+	}
+	if want := time.Date(2030, 1, 2, 8, 30, 0, 0, time.UTC); !c.NextDue.Equal(want) {
+		t.Fatalf("cron next due %v, want %v (09:30 in Berlin, the next weekday)", c.NextDue, want)
+	}
+	e, err := sc.Create(t.Context(), ok)
+	if err != nil || !e.NextDue.Equal(time.Date(2030, 1, 1, 11, 0, 0, 0, time.UTC)) {
+		t.Fatalf("Create(every 1h) = %+v, %v; want due on the next hour", e, err)
+	}
+	var ve *jobs.ValidationError
+	if _, err := sc.Create(t.Context(), ok); !errors.As(err, &ve) || ve.Field != "name" {
+		t.Fatalf("Create of a taken name: %v", err)
+	}
+}
+
+// TestScheduleMissedRuns: after downtime of three intervals, catch_up_once
+// fires one run and skip none until the next due time.
+func TestScheduleMissedRuns(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigConfig{})
+	r.start(t)
+	c := &clock{t: schedT0}
+	sc := newScheduler(t, r, c)
+	mk := func(name, missed string) store.Schedule {
+		s, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: name, Kind: "tweet_lookup", Credential: "main", Items: ids(3), Every: "1m", Missed: missed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	once, skip := mk("once", "catch_up_once"), mk("skip", "skip")
+	d1 := schedT0.Truncate(time.Minute).Add(time.Minute)
+	if !once.NextDue.Equal(d1) {
+		t.Fatalf("first due %v, want %v", once.NextDue, d1)
+	}
+	if n := fireOnce(t, sc); n != 0 {
+		t.Fatalf("fired %d before the first due time", n)
+	}
+	c.set(d1)
+	if n := fireOnce(t, sc); n != 2 {
+		t.Fatalf("fired %d at the first due time, want 2", n)
+	}
+	for _, id := range []int64{once.ID, skip.ID} {
+		r.waitFinished(t, firedJobs(t, r.store, id)[0])
+	}
+	// Down from d1 to d1+3m30s: d1+1m, +2m and +3m pass unseen.
+	c.set(d1.Add(3*time.Minute + 30*time.Second))
+	if n := fireOnce(t, sc); n != 1 {
+		t.Fatalf("fired %d after downtime, want 1 (once's catch-up)", n)
+	}
+	if n := fireOnce(t, sc); n != 0 {
+		t.Fatalf("fired %d more at the same time", n)
+	}
+	if got := firedJobs(t, r.store, once.ID); len(got) != 2 {
+		t.Fatalf("once has %d fired runs, want 2", len(got))
+	}
+	if got := firedJobs(t, r.store, skip.ID); len(got) != 1 {
+		t.Fatalf("skip has %d fired runs, want 1 (none caught up)", len(got))
+	}
+	r.waitFinished(t, firedJobs(t, r.store, once.ID)[0])
+	c.set(d1.Add(4 * time.Minute))
+	if n := fireOnce(t, sc); n != 2 {
+		t.Fatalf("fired %d at the next due time, want 2", n)
+	}
+	for _, s := range []store.Schedule{once, skip} {
+		got, _ := sc.Get(t.Context(), s.ID)
+		if !got.NextDue.Equal(d1.Add(5 * time.Minute)) {
+			t.Fatalf("%s next due %v, want d1+5m", s.Name, got.NextDue)
+		}
+	}
+}
+
+// TestScheduleIncremental: a timeline schedule whose account gains tweets
+// between runs fetches only the new ones each run, and the store holds each
+// tweet once.
+func TestScheduleIncremental(t *testing.T) {
+	t.Parallel()
+	const user = 4242
+	r := newRig(t, rigConfig{sandbox: sandbox.Config{Users: map[uint64]sandbox.UserSpec{user: {Tweets: 25}}}})
+	upstream := httptest.NewServer(r.sandbox)
+	t.Cleanup(upstream.Close)
+	ut, err := tweets.NewUserTweets(tweets.Config{BaseURL: upstream.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.kinds.Register(ut)
+	r.start(t)
+	c := &clock{t: schedT0}
+	sc := newScheduler(t, r, c)
+	s, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: "timeline", Kind: "user_tweets", Credential: "main",
+		Params: []byte(`{"max_results":10}`), Items: strconv.Itoa(user) + "\n", Every: "1m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	due := s.NextDue
+	logged := 0
+	for i, add := range []int{0, 4, 0, 13} {
+		var added []uint64
+		if add > 0 {
+			added = r.sandbox.AddTweets(user, add)
+		}
+		c.set(due)
+		if n := fireOnce(t, sc); n != 1 {
+			t.Fatalf("run %d: fired %d", i, n)
+		}
+		due = due.Add(time.Minute)
+		jobID := firedJobs(t, r.store, s.ID)[0]
+		j := r.waitFinished(t, jobID)
+		if j.State != store.JobSucceeded {
+			t.Fatalf("run %d: job %+v", i, j)
+		}
+		results, err := r.store.ListResults(t.Context(), jobID, store.ResultFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := add
+		if i == 0 {
+			want = 25
+		}
+		if len(results) != want {
+			t.Fatalf("run %d stored %d tweets, want %d (the new ones)", i, len(results), want)
+		}
+		for _, res := range results {
+			seen[res.Key]++
+		}
+		for _, id := range added {
+			if seen[strconv.FormatUint(id, 10)] != 1 {
+				t.Fatalf("run %d: added tweet %d stored %d times", i, id, seen[strconv.FormatUint(id, 10)])
+			}
+		}
+		// The sandbox's log: this run's requests asked only for what
+		// followed the previous run's newest tweet, and got only the new.
+		log := r.sandbox.ListRequests()[logged:]
+		logged += len(log)
+		fetched := 0
+		for _, req := range log {
+			fetched += req.Count
+			if i > 0 && req.SinceID == 0 {
+				t.Fatalf("run %d asked without since_id: %+v", i, req)
+			}
+		}
+		if fetched != want {
+			t.Fatalf("run %d fetched %d tweets from the sandbox, want %d: %+v", i, fetched, want, log)
+		}
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Fatalf("tweet %s stored %d times", k, n)
+		}
+	}
+	if len(seen) != 25+4+13 {
+		t.Fatalf("%d distinct tweets stored, want %d", len(seen), 25+4+13)
+	}
+}

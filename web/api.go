@@ -31,16 +31,6 @@ func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
-func (s *Server) apiSubmit(w http.ResponseWriter, r *http.Request) {
-	job, _, err := s.submit(r)
-	if err != nil {
-		s.apiFail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/api/v1/jobs/"+strconv.FormatInt(job.ID, 10))
-	writeJSON(w, http.StatusCreated, s.view(r.Context(), job))
-}
-
 func (s *Server) apiGetJob(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {

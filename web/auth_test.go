@@ -79,7 +79,7 @@ func TestAPIWantsTheBearerToken(t *testing.T) {
 		t.Fatalf("with the token: %s %s", resp.Status, body)
 	}
 	// Health, readiness, metrics and the static files stay open.
-	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/static/pacer.css", "/static/live.js", "/login"} {
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/static/pacer.css", "/static/pacer.js", "/login"} {
 		if resp, _ := e.do(t, "GET", path, "", nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s without a token: %s", path, resp.Status)
 		}
@@ -283,7 +283,7 @@ func TestBodyLimits(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
-	for _, path := range []string{"/", "/api/v1/jobs", "/login", "/static/live.js"} {
+	for _, path := range []string{"/", "/api/v1/jobs", "/login", "/static/pacer.js"} {
 		resp, _ := e.do(t, "GET", path, "", nil)
 		csp := resp.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") || !strings.Contains(csp, "frame-ancestors 'none'") ||

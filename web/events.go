@@ -29,6 +29,8 @@ type liveJob struct {
 	ETA      string         `json:"eta"`
 	// Waiting is "rate-limited until 14:05:00 UTC (quota q)", or "".
 	Waiting string `json:"waiting"`
+	// Quota is JobView.QuotaText.
+	Quota string `json:"quota"`
 }
 
 func live(v JobView) liveJob {
@@ -36,7 +38,7 @@ func live(v JobView) liveJob {
 		ID: v.ID, State: v.State, Finished: v.State.Finished(), Value: v.ItemsSettled(), Max: v.ItemsTotal,
 		Pct: strconv.FormatFloat(v.Progress*100, 'f', 1, 64) + "%", Done: thousands(v.ItemsDone),
 		Total: thousands(v.ItemsTotal), Failed: thousands(v.ItemsFailed), Requests: thousands(v.Requests),
-		Rate: strconv.FormatFloat(v.Rate, 'f', 1, 64), ETA: humanDuration(v.ETA()),
+		Rate: strconv.FormatFloat(v.Rate, 'f', 1, 64), ETA: humanDuration(v.ETA()), Quota: v.QuotaText(),
 	}
 	if v.RateLimitedUntil != nil {
 		l.Waiting = "rate-limited until " + v.RateLimitedUntil.UTC().Format("15:04:05 UTC") + " (quota " + v.RateLimitedQuota + ")"

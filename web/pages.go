@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pacerhq/pacer/jobs"
 	"github.com/pacerhq/pacer/store"
 )
 
@@ -158,27 +157,6 @@ func (s *Server) taskItems(kind string, payload []byte) string {
 		return strings.Join(items[:show], ", ") + fmt.Sprintf(" … (%d items)", len(items))
 	}
 	return strings.Join(items, ", ")
-}
-
-func (s *Server) pageNewJob(w http.ResponseWriter, r *http.Request) {
-	s.renderForm(w, r, http.StatusOK, submitInput{}, nil)
-}
-
-func (s *Server) renderForm(w http.ResponseWriter, r *http.Request, status int, in submitInput, ve *jobs.ValidationError) {
-	s.render(w, r, status, "new.html", map[string]any{
-		"Title": "New job", "In": in, "Error": ve, "Kinds": s.cfg.Jobs.Kinds(),
-		"Credentials": s.cfg.Jobs.CredentialNames(), "MaxUpload": s.cfg.MaxUploadBytes >> 20,
-	})
-}
-
-func (s *Server) formSubmit(w http.ResponseWriter, r *http.Request) {
-	job, in, err := s.submit(r)
-	if err != nil {
-		status, ve := s.errorStatus(r, err)
-		s.renderForm(w, r, status, in, ve)
-		return
-	}
-	http.Redirect(w, r, "/jobs/"+strconv.FormatInt(job.ID, 10), http.StatusSeeOther)
 }
 
 func (s *Server) formAction(w http.ResponseWriter, r *http.Request) {

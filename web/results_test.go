@@ -190,7 +190,7 @@ func TestLiveEvents(t *testing.T) {
 	e := newEnv(t, func(c *web.Config) { c.LiveInterval = 10 * time.Millisecond })
 	id := e.submitIDs(t, []string{"1", "2", "3"})
 	_, page := e.do(t, "GET", "/jobs/1", "", nil)
-	if !strings.Contains(page, `data-events="/jobs/1/events"`) || !strings.Contains(page, `<script src="/static/live.js" defer></script>`) ||
+	if !strings.Contains(page, `data-events="/jobs/1/events"`) || !strings.Contains(page, `<script src="/static/pacer.js" defer></script>`) ||
 		!strings.Contains(page, `<noscript><meta http-equiv="refresh"`) {
 		t.Fatalf("the job page does not wire its live updates:\n%s", page)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,15 +19,23 @@ type submitInput struct {
 	Credential string
 	Params     string
 	IDs        string
+	// Fields are the form's per-kind param fields, by "KIND.PARAM".
+	Fields map[string]string
 }
+
+// Field returns the value of the form's param field name of kind.
+func (in submitInput) Field(kind, name string) string { return in.Fields[kind+"."+name] }
+
+// submitFunc hands a submission to the job service: Submit, or Estimate.
+type submitFunc func(context.Context, jobs.Submission) error
 
 // maxFieldBytes caps a form field other than the ids.
 const maxFieldBytes = 1 << 20
 
-// submit reads a submission from r and hands it to the job service. The
-// body is JSON, a multipart form (the ids file part, "ids_file", is streamed
-// and must come last) or a URL-encoded form.
-func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
+// submit reads a submission from r and hands it to call. The body is JSON,
+// a multipart form (the ids file part, "ids_file", is streamed and must come
+// last) or a URL-encoded form.
+func (s *Server) submit(r *http.Request, call submitFunc) (submitInput, error) {
 	var in submitInput
 	r.Body = clientBody{http.MaxBytesReader(nil, r.Body, s.cfg.MaxUploadBytes)}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -44,7 +53,7 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
-			return store.Job{}, in, bodyError(err)
+			return in, bodyError(err)
 		}
 		in = submitInput{Kind: body.Kind, Credential: body.Credential, Params: string(body.Params)}
 		var ids strings.Builder
@@ -54,7 +63,7 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 				id = string(raw) // a bare number keeps its digits exactly
 			}
 			if strings.ContainsAny(id, "\r\n") {
-				return store.Job{}, in, jobs.Invalid("ids", "item %d contains a line break", i+1)
+				return in, jobs.Invalid("ids", "item %d contains a line break", i+1)
 			}
 			ids.WriteString(id)
 			ids.WriteByte('\n')
@@ -63,12 +72,12 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 		if body.IDs != nil {
 			items = strings.NewReader(ids.String())
 		}
-		job, err := s.cfg.Jobs.Submit(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: body.Params, Items: items})
-		return job, in, uploadError(err)
+		err := call(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: body.Params, Items: items})
+		return in, uploadError(err)
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return store.Job{}, in, bodyError(err)
+			return in, bodyError(err)
 		}
 		for {
 			part, err := mr.NextPart()
@@ -76,7 +85,7 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 				break
 			}
 			if err != nil {
-				return store.Job{}, in, bodyError(err)
+				return in, bodyError(err)
 			}
 			name := part.FormName()
 			if name == "ids_file" {
@@ -89,8 +98,11 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 				if strings.TrimSpace(in.IDs) != "" {
 					items = io.MultiReader(strings.NewReader(strings.TrimRight(in.IDs, "\n")+"\n"), part)
 				}
-				job, err := s.cfg.Jobs.Submit(r.Context(), in.submission(items))
-				return job, in, uploadError(err)
+				sub, err := s.submission(in, items)
+				if err != nil {
+					return in, err
+				}
+				return in, uploadError(call(r.Context(), sub))
 			}
 			limit := int64(maxFieldBytes)
 			if name == "ids" {
@@ -98,29 +110,32 @@ func (s *Server) submit(r *http.Request) (store.Job, submitInput, error) {
 			}
 			b, err := io.ReadAll(io.LimitReader(clientReader{part}, limit+1))
 			if err != nil {
-				return store.Job{}, in, uploadError(err)
+				return in, uploadError(err)
 			}
 			if int64(len(b)) > limit {
-				return store.Job{}, in, jobs.Invalid(name, "longer than %d bytes", limit)
+				return in, jobs.Invalid(name, "longer than %d bytes", limit)
 			}
 			in.set(name, string(b))
 		}
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
-			return store.Job{}, in, bodyError(err)
+			return in, bodyError(err)
 		}
-		for _, name := range []string{"kind", "credential", "params", "ids"} {
-			in.set(name, r.PostForm.Get(name))
+		for name, v := range r.PostForm {
+			in.set(name, v[0])
 		}
 	default:
-		return store.Job{}, in, jobs.Invalid("Content-Type", "%q is not accepted; send application/json, multipart/form-data or application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
+		return in, jobs.Invalid("Content-Type", "%q is not accepted; send application/json, multipart/form-data or application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
 	}
 	var items io.Reader
 	if strings.TrimSpace(in.IDs) != "" {
 		items = strings.NewReader(in.IDs)
 	}
-	job, err := s.cfg.Jobs.Submit(r.Context(), in.submission(items))
-	return job, in, uploadError(err)
+	sub, err := s.submission(in, items)
+	if err != nil {
+		return in, err
+	}
+	return in, uploadError(call(r.Context(), sub))
 }
 
 func (in *submitInput) set(name, value string) {
@@ -133,15 +148,14 @@ func (in *submitInput) set(name, value string) {
 		in.Params = value
 	case "ids":
 		in.IDs = value
+	default:
+		if strings.Contains(name, ".") && len(value) > 0 {
+			if in.Fields == nil {
+				in.Fields = map[string]string{}
+			}
+			in.Fields[name] = value
+		}
 	}
-}
-
-func (in submitInput) submission(items io.Reader) jobs.Submission {
-	var params json.RawMessage
-	if p := strings.TrimSpace(in.Params); p != "" {
-		params = json.RawMessage(p)
-	}
-	return jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: params, Items: items}
 }
 
 // bodyError turns an unreadable body into a validation error of "body".

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pacerhq/pacer/jobs"
@@ -33,11 +35,14 @@ type JobView struct {
 	// until a time; both absent when it does not.
 	RateLimitedUntil *time.Time `json:"rate_limited_until,omitempty"`
 	RateLimitedQuota string     `json:"rate_limited_quota,omitempty"`
-	Summary          string     `json:"summary,omitempty"`
-	LastError        string     `json:"last_error,omitempty"`
-	CreatedAt        time.Time  `json:"created_at"`
-	StartedAt        *time.Time `json:"started_at"`
-	FinishedAt       *time.Time `json:"finished_at"`
+	// Quotas is the state of the quotas of the job's credential (or pool)
+	// now: what is left and when it resets. Absent for a finished job.
+	Quotas     []jobs.QuotaState `json:"quotas,omitempty"`
+	Summary    string            `json:"summary,omitempty"`
+	LastError  string            `json:"last_error,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	StartedAt  *time.Time        `json:"started_at"`
+	FinishedAt *time.Time        `json:"finished_at"`
 }
 
 // ETA returns the estimate as a duration, or -1 when unknown.
@@ -102,6 +107,13 @@ func (v JobView) withQuotaETA(eta time.Duration, known bool) JobView {
 // the observed ETA, since a page must not fail for an estimate.
 func (s *Server) view(ctx context.Context, j store.Job) JobView {
 	v := viewJob(j, s.cfg.NowFunc())
+	if !j.State.Finished() {
+		qs, err := s.cfg.Jobs.QuotaStates(ctx, j.Credential)
+		if err != nil {
+			s.cfg.Logger.WarnContext(ctx, "quota state", "job_id", j.ID, "err", err)
+		}
+		v.Quotas = qs
+	}
 	eta, known, err := s.cfg.Jobs.ETA(ctx, j)
 	if err != nil {
 		s.cfg.Logger.WarnContext(ctx, "quota eta", "job_id", j.ID, "err", err)
@@ -130,3 +142,20 @@ type fieldError struct{ Field, Reason string }
 // ItemsSettled is how many items are done or failed: the progress bar's
 // value, against ItemsTotal.
 func (v JobView) ItemsSettled() int64 { return v.ItemsDone + v.ItemsFailed }
+
+// QuotaText is the quotas' state in one line for the pages: "x-15m: 120 of
+// 900 left, resets 14:05:00 UTC"; "" when the job has none to show.
+func (v JobView) QuotaText() string {
+	var parts []string
+	for _, q := range v.Quotas {
+		t := fmt.Sprintf("%s: %s of %s left", q.Key, thousands(int64(q.Remaining)), thousands(int64(q.Limit)))
+		if q.ResetAt != nil {
+			t += ", resets " + q.ResetAt.UTC().Format("15:04:05 UTC")
+		}
+		if q.BlockedUntil != nil {
+			t += ", refused until " + q.BlockedUntil.UTC().Format("15:04:05 UTC")
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, "; ")
+}

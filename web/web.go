@@ -60,7 +60,10 @@ type JobService interface {
 	Rerun(ctx context.Context, id int64) (store.Job, error)
 	RestoreCredential(ctx context.Context, name string) error
 	ETA(ctx context.Context, j store.Job) (time.Duration, bool, error)
+	Estimate(ctx context.Context, sub jobs.Submission) (jobs.Estimate, error)
+	QuotaStates(ctx context.Context, credential string) ([]jobs.QuotaState, error)
 	Kinds() []string
+	KindParams(kind string) []jobs.Param
 	CredentialNames() []string
 	// TaskItems returns the items of a task of kind, from its payload; nil
 	// when the kind cannot tell.
@@ -146,6 +149,13 @@ func New(cfg Config) (*Server, error) {
 		"clock":     func(t *time.Time) string { return t.UTC().Format("15:04:05 UTC") },
 		"dur":       humanDuration,
 		"str":       func(b []byte) string { return string(b) },
+		"int64":     func(n int) int64 { return int64(n) },
+		"fieldErrIs": func(ve *jobs.ValidationError, field string) fieldError {
+			if ve == nil || ve.Field != field {
+				return fieldError{Field: field}
+			}
+			return fieldError{Field: field, Reason: ve.Reason}
+		},
 		"fieldErr": func(ve *jobs.ValidationError, field string) fieldError {
 			if ve == nil || !(ve.Field == field || strings.HasPrefix(ve.Field, field+".")) {
 				return fieldError{Field: field}
@@ -173,6 +183,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /jobs/{id}/events", s.jobEvents)
 	m.HandleFunc("GET /jobs/new", s.pageNewJob)
 	m.HandleFunc("POST /jobs", s.formSubmit)
+	m.HandleFunc("POST /jobs/estimate", s.formEstimate)
 	m.HandleFunc("GET /jobs/{id}", s.pageJob)
 	m.HandleFunc("GET /jobs/{id}/instances.csv", s.exportInstances)
 	m.HandleFunc("GET /jobs/{id}/results.csv", func(w http.ResponseWriter, r *http.Request) { s.exportResults(w, r, "csv") })
@@ -182,6 +193,7 @@ func (s *Server) routes() {
 
 	m.HandleFunc("GET /api/v1/jobs", s.apiListJobs)
 	m.HandleFunc("POST /api/v1/jobs", s.apiSubmit)
+	m.HandleFunc("POST /api/v1/jobs/estimate", s.apiEstimate)
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.apiGetJob)
 	m.HandleFunc("GET /api/v1/jobs/{id}/results", s.apiResults)
 	m.HandleFunc("GET /api/v1/jobs/{id}/results.jsonl", func(w http.ResponseWriter, r *http.Request) { s.exportResults(w, r, "jsonl") })

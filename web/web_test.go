@@ -19,7 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/jobs/annotate"
+	httpkind "github.com/pacerhq/pacer/jobs/http"
 	"github.com/pacerhq/pacer/jobs/tweets"
+	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/store"
 	"github.com/pacerhq/pacer/store/sqlite"
 	"github.com/pacerhq/pacer/web"
@@ -49,7 +52,20 @@ func newEnv(t testing.TB, opts ...func(*web.Config)) *env {
 	}
 	kinds := &jobs.Registry{}
 	kinds.Register(lookup)
-	svc, err := jobs.NewService(jobs.ServiceConfig{Store: s, Kinds: kinds, Credentials: jobs.Credentials{"demo": {Name: "demo", Token: "t0ken"}}})
+	ut, _ := tweets.NewUserTweets(tweets.Config{BaseURL: "http://127.0.0.1:9"})
+	uf, _ := tweets.NewUserFollowers(tweets.Config{BaseURL: "http://127.0.0.1:9"})
+	get, err := httpkind.NewGet(httpkind.Config{AllowHosts: []string{"example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds.Register(ut)
+	kinds.Register(uf)
+	kinds.Register(get)
+	kinds.Register(annotate.New())
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: s, Kinds: kinds, Credentials: jobs.Credentials{
+		"demo":  {Name: "demo", Token: "t0ken"},
+		"quota": {Name: "quota", Token: "t0ken", Quotas: []ratelimit.Quota{{Key: "q-15m", Limit: 100, Window: 15 * time.Minute}}},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,25 @@
-// pacer live updates: listens to the page's event stream (body[data-events])
-// and updates the progress, rate, ETA and quota state in place. The pages
-// work without it: a <noscript> refresh reloads them instead.
+// pacer's only script, with no build step. The pages work without it.
+//
+// The new-job form shows only the params of the kind chosen (without the
+// script, all of them show, each under its kind's name).
+(function () {
+  "use strict";
+  var form = document.getElementById("new-job");
+  if (!form) { return; }
+  var kind = form.querySelector("select[name=kind]");
+  function show() {
+    var sets = form.querySelectorAll("fieldset.kind-params");
+    for (var i = 0; i < sets.length; i++) {
+      sets[i].hidden = sets[i].getAttribute("data-kind") !== kind.value;
+    }
+  }
+  kind.addEventListener("change", show);
+  show();
+}());
+
+// Live updates: listens to the page's event stream (body[data-events]) and
+// updates the progress, rate, ETA and quota state in place. Without the
+// script, a <noscript> refresh reloads the page instead.
 (function () {
   "use strict";
   var url = document.body.getAttribute("data-events");
@@ -20,6 +39,8 @@
     if (st) { set(st, j.state); st.className = "state state-" + j.state; }
     var w = document.getElementById("rate-limited");
     if (w) { set(w, j.waiting); w.hidden = !j.waiting; }
+    var q = document.getElementById("quota");
+    if (q) { set(q, "Quota " + j.quota); q.hidden = !j.quota; }
   }
   function row(j) {
     var tr = document.querySelector('tr[data-job-id="' + j.id + '"]');
@@ -29,6 +50,7 @@
     set(f("pct"), j.pct);
     set(f("state"), j.state);
     set(f("waiting"), j.waiting);
+    set(f("quota"), j.quota);
     set(f("items"), j.done + " / " + j.total);
     set(f("failed"), j.failed);
     set(f("requests"), j.requests);

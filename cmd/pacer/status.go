@@ -5,22 +5,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 )
 
 // cmdStatus prints one job, or the newest jobs.
 func cmdStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var server string
+	var cf clientFlags
 	var asJSON bool
 	var limit int
 	f := newFlagSet("status", "status [flags] [JOB_ID]", getenv, stderr)
-	f.String(&server, "server", "http://127.0.0.1:8080", "the pacer server")
+	cf.register(f)
 	f.Bool(&asJSON, "json", false, "print JSON instead of lines")
 	f.Int(&limit, "limit", 20, "how many jobs to list without a JOB_ID")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	client, err := newAPIClient(server)
+	client, err := cf.client(getenv)
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func cmdStatus(ctx context.Context, args []string, getenv func(string) string, s
 		if limit < 1 || limit > 500 {
 			return fmt.Errorf("-limit: %d is not from 1 to 500", limit)
 		}
-		list, err := client.jobs(ctx, limit)
+		list, err := client.jobs(ctx, url.Values{"limit": {strconv.Itoa(limit)}})
 		if err != nil {
 			return err
 		}

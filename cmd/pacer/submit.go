@@ -19,11 +19,12 @@ import (
 // cmdSubmit submits a job through the JSON API, streaming the ids file, and
 // with -wait follows it with a progress bar until it ends.
 func cmdSubmit(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var server, kind, credential, params, idsFile, ids string
+	var cf clientFlags
+	var kind, credential, params, idsFile, ids string
 	var wait bool
 	var interval time.Duration
 	f := newFlagSet("submit", "submit [flags]", getenv, stderr)
-	f.String(&server, "server", "http://127.0.0.1:8080", "the pacer server (pacer run or pacer serve)")
+	cf.register(f)
 	f.String(&kind, "kind", "tweet_lookup", "the job's kind")
 	f.String(&credential, "credential", "", "the credential (or, later, pool) whose quota the job spends; pacer run has \"demo\"")
 	f.String(&params, "params", "", "the kind's params as a JSON object, e.g. {\"tweet_fields\":[\"created_at\"]}")
@@ -34,7 +35,7 @@ func cmdSubmit(ctx context.Context, args []string, getenv func(string) string, s
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	client, err := newAPIClient(server)
+	client, err := cf.client(getenv)
 	if err != nil {
 		return err
 	}

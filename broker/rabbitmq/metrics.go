@@ -132,9 +132,7 @@ func NewQueueCollector(b *Broker, cfg QueueCollectorConfig) (*QueueCollector, er
 func (c *QueueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.ready
 	ch <- c.cons
-	if c.mgmt != nil {
-		ch <- c.unacked
-	}
+	ch <- c.unacked // described always, collected with a ManagementURL only
 	ch <- c.conn
 }
 

@@ -30,7 +30,7 @@ import (
 // the same run the raw limits of this machine: RabbitMQ publish-with-confirm
 // plus consume-with-ack of empty persistent messages, and PostgreSQL
 // single-row transaction commits. "bench quota" is cmdBenchQuota, "bench
-// rows" cmdBenchRows.
+// rows" cmdBenchRows, "bench page" cmdBenchPage.
 func cmdBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "quota" {
 		return cmdBenchQuota(ctx, args[1:], getenv, stdout, stderr)
@@ -38,8 +38,11 @@ func cmdBench(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) > 0 && args[0] == "rows" {
 		return cmdBenchRows(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "page" {
+		return cmdBenchPage(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "throughput" {
-		return errors.New("bench: want a benchmark name: throughput, quota or rows")
+		return errors.New("bench: want a benchmark name: throughput, quota, rows or page")
 	}
 	var o options
 	var items, rawN int

@@ -68,9 +68,11 @@ commands:
   jobs      list jobs: -state, -kind, -limit, -before
   export    write a job's results to stdout: -format csv or jsonl
   cancel    cancel a job; also "pause", "resume", and "rerun" (a new job of the failed items)
+  schedules list the schedules; "schedule create|pause|resume|delete" changes one
   migrate   apply the store's migrations
   sandbox   serve the stand-in X API v2 upstream; "sandbox ids N" prints N demo ids
-  bench     measure: "bench throughput" (tasks/s and raw limits), "bench quota" (quota held and used)
+  bench     measure: "bench throughput" (tasks/s and raw limits), "bench quota" (quota held and used),
+            "bench rows" (bulk inserts), "bench page" (the results page at a million rows)
   version   print pacer's version, VCS revision and Go version
 
 Every flag has an environment twin: -database-url is PACER_DATABASE_URL.
@@ -102,6 +104,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdExport(ctx, rest, getenv, stdout, stderr)
 	case "cancel", "pause", "resume", "rerun":
 		return cmdControl(ctx, cmd, rest, getenv, stdout, stderr)
+	case "schedules":
+		return cmdSchedules(ctx, rest, getenv, stdout, stderr)
+	case "schedule":
+		return cmdSchedule(ctx, rest, getenv, stdin, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":

@@ -22,12 +22,12 @@ const resultsPage = 5000
 // short, so it is logged.
 func (s *Server) exportResults(w http.ResponseWriter, r *http.Request, format string) {
 	id, err := pathID(r)
-	if err == nil {
-		_, err = s.cfg.Jobs.Get(r.Context(), id)
-	}
 	var f store.ResultFilter
 	if err == nil {
 		f, err = resultFilter(r)
+	}
+	if err == nil {
+		_, err = s.cfg.Jobs.Get(r.Context(), id)
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -248,3 +248,43 @@ func TestLiveEvents(t *testing.T) {
 		t.Fatalf("events of no job: %s %s", resp.Status, body)
 	}
 }
+
+// Pause, resume and the results pages through the API, as the CLI uses
+// them.
+func TestAPIPauseResumeAndResultPages(t *testing.T) {
+	e := newEnv(t)
+	id := e.submitIDs(t, []string{"11", "12", "13", "14", "17"})
+	for _, step := range []struct{ action, state string }{{"pause", "paused"}, {"resume", "queued"}} {
+		resp, body := e.do(t, "POST", fmt.Sprintf("/api/v1/jobs/%d/%s", id, step.action), "", nil)
+		if resp.StatusCode != 200 || !strings.Contains(body, `"state":"`+step.state+`"`) {
+			t.Fatalf("%s: %s %s", step.action, resp.Status, body)
+		}
+	}
+	e.work(t, func(task store.Task, ids []string) { e.complete(t, task, ids, func(string) string { return "<b>" }) })
+	var keys []string
+	after := ""
+	for pages := 0; ; pages++ {
+		_, body := e.do(t, "GET", fmt.Sprintf("/api/v1/jobs/%d/results?limit=2&after=%s", id, after), "", nil)
+		var page struct {
+			Results []web.ResultView `json:"results"`
+			Next    string           `json:"next"`
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil || pages > 5 {
+			t.Fatalf("page %d: %s %v", pages, body, err)
+		}
+		for _, r := range page.Results {
+			keys = append(keys, r.Key)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if strings.Join(keys, ",") != "11,12,13,14,17" {
+		t.Fatalf("paged keys %v", keys)
+	}
+	_, body := e.do(t, "GET", fmt.Sprintf("/api/v1/jobs/%d/results?status=not_found", id), "", nil)
+	if !strings.Contains(body, `"key":"17"`) || strings.Contains(body, `"key":"11"`) {
+		t.Fatalf("status filter: %s", body)
+	}
+}

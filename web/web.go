@@ -191,6 +191,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /jobs/{id}/rerun", s.formRerun)
 	m.HandleFunc("POST /jobs/{id}/{action}", s.formAction)
 
+	m.HandleFunc("GET /api/v1/openapi.json", s.apiOpenAPI)
 	m.HandleFunc("GET /api/v1/jobs", s.apiListJobs)
 	m.HandleFunc("POST /api/v1/jobs", s.apiSubmit)
 	m.HandleFunc("POST /api/v1/jobs/estimate", s.apiEstimate)

@@ -83,7 +83,7 @@ func newEnv(t testing.TB, opts ...func(*web.Config)) *env {
 		t.Fatal(err)
 	}
 	e.handler = h
-	e.server = httptest.NewServer(h)
+	e.server = httptest.NewServer(newValidator(t, h))
 	t.Cleanup(e.server.Close)
 	t.Cleanup(h.Close)
 	return e
@@ -157,6 +157,21 @@ func TestAPIErrorsNameTheField(t *testing.T) {
 		{"bad state filter", "GET", "/api/v1/jobs?state=done", "", "", 400, "state"},
 		{"bad limit", "GET", "/api/v1/jobs?limit=0", "", "", 400, "limit"},
 		{"unknown action", "POST", "/api/v1/jobs/1/explode", "", "", 404, "action"},
+		{"bad before", "GET", "/api/v1/jobs?before=x", "", "", 400, "before"},
+		{"bad results limit", "GET", "/api/v1/jobs/1/results?limit=20000", "", "", 400, "limit"},
+		{"bad results status", "GET", "/api/v1/jobs/1/results?status=lost", "", "", 400, "status"},
+		{"bad stream status", "GET", "/api/v1/jobs/1/results.jsonl?status=lost", "", "", 400, "status"},
+		{"bad stream id", "GET", "/api/v1/jobs/x/results.jsonl", "", "", 400, "id"},
+		{"results of no job", "GET", "/api/v1/jobs/99/results", "", "", 404, "id"},
+		{"pause no job", "POST", "/api/v1/jobs/99/pause", "", "", 404, "id"},
+		{"resume no job", "POST", "/api/v1/jobs/99/resume", "", "", 404, "id"},
+		{"rerun no job", "POST", "/api/v1/jobs/99/rerun", "", "", 404, "id"},
+		{"estimate bad id", "POST", "/api/v1/jobs/estimate", "application/json", `{"kind":"tweet_lookup","credential":"demo","ids":["1","x2"]}`, 400, "ids"},
+		{"estimate unknown kind", "POST", "/api/v1/jobs/estimate", "application/json", `{"kind":"nope","credential":"demo","ids":["1"]}`, 400, "kind"},
+		{"estimate bad params", "POST", "/api/v1/jobs/estimate", "application/json", `{"kind":"user_tweets","credential":"demo","params":{"max_results":1},"ids":["1"]}`, 400, "params.max_results"},
+		{"estimate too large", "POST", "/api/v1/jobs/estimate", "application/json", `{"kind":"tweet_lookup","credential":"demo","ids":["` + strings.Repeat("1", 2<<20) + `"]}`, 413, "ids"},
+		{"bad params", "POST", "/api/v1/jobs", "application/json", `{"kind":"user_tweets","credential":"demo","params":{"start_time":"soon"},"ids":["1"]}`, 400, "params.start_time"},
+		{"oversized control body", "POST", "/api/v1/jobs/1/pause", "application/json", strings.Repeat(" ", 1<<20+1), 413, "body"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

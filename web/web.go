@@ -85,6 +85,8 @@ type Reader interface {
 type Config struct {
 	Jobs   JobService // required
 	Reader Reader     // required
+	// Schedules serves the schedule pages and API; nil answers them 404.
+	Schedules ScheduleService
 	// Gatherer serves /metrics; nil serves no /metrics.
 	Gatherer prometheus.Gatherer
 	// Ready reports whether the process can serve: store and broker reachable,
@@ -200,6 +202,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/jobs/{id}/results.jsonl", func(w http.ResponseWriter, r *http.Request) { s.exportResults(w, r, "jsonl") })
 	m.HandleFunc("POST /api/v1/jobs/{id}/rerun", s.apiRerun)
 	m.HandleFunc("POST /api/v1/jobs/{id}/{action}", s.apiAction)
+	s.scheduleRoutes(m)
 	m.HandleFunc("GET /api/v1/credentials/retired", s.apiRetired)
 	m.HandleFunc("POST /api/v1/credentials/{name}/restore", s.apiRestore)
 

@@ -45,7 +45,9 @@ type options struct {
 	quotaMargin    time.Duration
 	logLevel       string
 	logFormat      string
-	managementURL  string
+
+	scheduleMinInterval time.Duration // serve and run: see scheduleFlags
+	managementURL       string
 
 	// metrics is not a flag: it is where newWorker registers the quota
 	// metrics, set by a subcommand once it has built its registry. nil
@@ -253,6 +255,7 @@ type components struct {
 	store      store.Store
 	broker     broker.Broker
 	dispatcher *jobs.Dispatcher
+	scheduler  *jobs.Scheduler
 	worker     *jobs.Worker
 	server     *http.Server
 	listener   net.Listener
@@ -275,10 +278,16 @@ func newWorker(o *options, s store.Store, b broker.Broker, kinds *jobs.Registry,
 }
 
 func newWeb(s store.Store, b broker.Broker, svc *jobs.Service, reg *prometheus.Registry, log *slog.Logger, adminToken string) (*web.Server, error) {
-	return web.New(web.Config{
+	return web.New(webConfig(s, b, svc, reg, log, adminToken))
+}
+
+// webConfig is the web handler's configuration; serve and run add their
+// scheduler to it.
+func webConfig(s store.Store, b broker.Broker, svc *jobs.Service, reg *prometheus.Registry, log *slog.Logger, adminToken string) web.Config {
+	return web.Config{
 		Jobs: svc, Reader: s, Gatherer: reg, Logger: log, AdminToken: adminToken,
 		Ready: readiness(s, b),
-	})
+	}
 }
 
 // start brings the components up: the worker and the dispatcher, then the
@@ -298,6 +307,11 @@ func (c *components) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.scheduler != nil {
+		if err := c.scheduler.Start(ctx); err != nil {
+			return err
+		}
+	}
 	if c.server != nil {
 		go func() {
 			if err := c.server.Serve(c.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -314,6 +328,11 @@ func (c *components) start(ctx context.Context) error {
 // broker; shut the HTTP server; close the store.
 func (c *components) shutdown(grace time.Duration) error {
 	var errs []error
+	if c.scheduler != nil { // it creates jobs: stop it first
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, c.scheduler.Stop(ctx))
+		cancel()
+	}
 	if c.worker != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		errs = append(errs, c.worker.Stop(ctx))

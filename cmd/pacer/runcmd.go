@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/web"
 	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/sandbox"
 )
@@ -31,6 +32,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	o.kindFlags(f)
 	o.workerFlags(f)
 	o.serverFlags(f, "127.0.0.1:8080")
+	o.scheduleFlags(f)
 	o.graceFlag(f)
 	f.String(&demoQuota, "demo-quota", "300/15s", "the sandbox's quota for the demo credential, as requests/window")
 	if err := f.parse(args); err != nil {
@@ -121,7 +123,12 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if err != nil {
 		return fail(err)
 	}
-	h, err := newWeb(c.store, c.broker, svc, reg, log, o.adminToken)
+	if c.scheduler, err = newScheduler(&o, svc, reg, log); err != nil {
+		return fail(err)
+	}
+	wc := webConfig(c.store, c.broker, svc, reg, log, o.adminToken)
+	wc.Schedules = scheduleService(c.scheduler)
+	h, err := web.New(wc)
 	if err != nil {
 		return fail(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pacerhq/pacer/jobs"
+	"github.com/pacerhq/pacer/web"
 )
 
 // cmdServe runs the page, the JSON API and the dispatcher.
@@ -20,6 +21,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	o.brokerFlags(f)
 	o.kindFlags(f)
 	o.serverFlags(f, "127.0.0.1:8080")
+	o.scheduleFlags(f)
 	o.managementURLFlag(f)
 	o.graceFlag(f)
 	if err := f.parse(args); err != nil {
@@ -81,7 +83,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
-	h, err := newWeb(c.store, c.broker, svc, reg, log, o.adminToken)
+	if c.scheduler, err = newScheduler(&o, svc, reg, log); err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	wc := webConfig(c.store, c.broker, svc, reg, log, o.adminToken)
+	wc.Schedules = scheduleService(c.scheduler)
+	h, err := web.New(wc)
 	if err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/pacerhq/pacer/jobs"
-	"github.com/pacerhq/pacer/web"
 	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/sandbox"
+	"github.com/pacerhq/pacer/web"
 )
 
 // demoToken is the sandbox's bearer token for the demo credential. It is not

@@ -102,14 +102,16 @@ func TestSchedulesTwoServes(t *testing.T) {
 	if len(jobs) != fired || fired < want/2 {
 		t.Errorf("%d jobs in the store, %d fired runs (of %d): want them equal, and most runs fired", len(jobs), fired, len(runs))
 	}
-	total := 0
+	total, each := 0, []int{}
 	for _, server := range []string{c.server, server2} {
-		total += firedCounter(t, server)
+		n := firedCounter(t, server)
+		total += n
+		each = append(each, n)
 	}
 	if total != fired {
 		t.Errorf("pacer_schedule_runs_total{outcome=\"fired\"} adds up to %d over both serves, want %d", total, fired)
 	}
-	t.Logf("%d due times over %s: %d fired, %d skipped", len(runs), runs[0].DueAt.Sub(runs[len(runs)-1].DueAt), fired, len(runs)-fired)
+	t.Logf("%d due times over %s: %d fired (by the two serves: %v), %d skipped", len(runs), runs[0].DueAt.Sub(runs[len(runs)-1].DueAt), fired, each, len(runs)-fired)
 }
 
 // firedCounter reads pacer_schedule_runs_total{outcome="fired"} from a
@@ -165,7 +167,9 @@ func TestScheduleRefusedAtTheDoor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var e struct{ Error struct{ Field, Reason string } }
+		var e struct {
+			Error struct{ Field, Reason string }
+		}
 		json.NewDecoder(resp.Body).Decode(&e)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest || e.Error.Field != tc.field || !strings.Contains(e.Error.Reason, tc.reason) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pacerhq/pacer/jobs"
 	"github.com/pacerhq/pacer/jobs/tweets"
+	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/sandbox"
 	"github.com/pacerhq/pacer/store"
 )
@@ -275,5 +276,55 @@ func TestScheduleIncremental(t *testing.T) {
 	}
 	if len(seen) != 25+4+13 {
 		t.Fatalf("%d distinct tweets stored, want %d", len(seen), 25+4+13)
+	}
+}
+
+// TestScheduleUsage: each schedule's share of its quota per window, and a
+// warning when the schedules together need more than the quota allows.
+func TestScheduleUsage(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigConfig{quotas: []ratelimit.Quota{{Key: "main", Limit: 8, Window: 15 * time.Minute}}})
+	sc := newScheduler(t, r, &clock{t: schedT0})
+	// 500 ids are 5 lookups of 100: 5 requests a run.
+	if _, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: "hourly", Kind: "tweet_lookup", Credential: "main", Items: ids(500), Every: "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := sc.Usage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Quotas) != 1 || u.Quotas[0].Needed != 5 || u.Quotas[0].Shares[0].Share != 5.0/8 || len(u.Warnings) != 0 {
+		t.Fatalf("usage of one hourly schedule = %+v", u)
+	}
+	// Every 5 minutes: three runs in a 15-minute window, 15 requests.
+	if _, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: "often", Kind: "tweet_lookup", Credential: "main", Items: ids(100), Every: "5m"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = sc.Usage(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if u.Quotas[0].Needed != 5+3 || len(u.Warnings) != 0 {
+		t.Fatalf("usage = %+v, want 8 needed of 8 and no warning", u)
+	}
+	if _, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: "more", Kind: "tweet_lookup", Credential: "main", Items: ids(100), Cron: "*/15 * * * *"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, err = sc.Usage(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if u.Quotas[0].Needed != 9 || len(u.Warnings) != 1 || !strings.Contains(u.Warnings[0], "need 9 requests per 15m0s of quota main, which allows 8") {
+		t.Fatalf("usage = %+v, want a warning: 9 needed of 8", u)
+	}
+	// A paused schedule needs nothing.
+	list, _ := sc.List(t.Context())
+	for _, s := range list {
+		if s.Name == "more" {
+			if _, err := sc.Pause(t.Context(), s.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if u, _ = sc.Usage(t.Context()); len(u.Warnings) != 0 {
+		t.Fatalf("usage after pausing = %+v, want no warning", u)
 	}
 }

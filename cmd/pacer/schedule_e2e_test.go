@@ -218,6 +218,13 @@ func TestScheduleRefusedAtTheDoor(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.Path, "/schedules/") {
 		t.Fatalf("form create: %d at %s", resp.StatusCode, resp.Request.URL)
 	}
+	if page := getPage(t, browser, server+resp.Request.URL.Path); !strings.Contains(page, "Schedule nightly") || !strings.Contains(page, `id="edit-schedule"`) ||
+		!strings.Contains(page, "<code>0 3 * * *</code> (Europe/Berlin), overlap queue, missed skip") {
+		t.Fatalf("schedule page lacks the schedule or its edit form:\n%s", page)
+	}
+	if page := getPage(t, browser, server+"/schedules"); !strings.Contains(page, `data-schedule-id=`) || !strings.Contains(page, `data-quota="demo"`) {
+		t.Fatalf("schedules page lacks the schedule or its quota share:\n%s", page)
+	}
 	out, errOut, err := cliEnv(t, env, "schedules", "-server", server)
 	if err != nil || !strings.Contains(out, "nightly") || !strings.Contains(out, "0 3 * * * Europe/Berlin") {
 		t.Fatalf("schedules: %v\n%s%s", err, out, errOut)

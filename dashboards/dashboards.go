@@ -28,10 +28,67 @@
 // dashboards imports no pacer package.
 package dashboards
 
-import "embed"
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+)
 
 // Files are the dashboards (*.json), the Prometheus configurations and
 // rules (*.yml) and the Grafana provisioning files (provisioning/).
 //
 //go:embed *.json *.yml provisioning
 var Files embed.FS
+
+// Query is one panel query of a dashboard, with its template variables
+// substituted (see Substitute).
+type Query struct {
+	File  string // the dashboard's file name
+	Panel string // the panel's title
+	Expr  string // PromQL
+}
+
+// variables are the values Substitute gives the dashboards' template
+// variables: what Grafana sends for a 1-minute rate interval, the 15-minute
+// quota window and every quota.
+var variables = strings.NewReplacer("$__rate_interval", "1m", "$window", "15m", "$quota", ".+")
+
+// Substitute replaces the template variables in a dashboard query with
+// values Prometheus accepts, so that a test can parse or run it. A variable
+// it does not know stays, with its "$".
+func Substitute(expr string) string { return variables.Replace(expr) }
+
+// Queries returns every panel query of every dashboard in Files, in file
+// and panel order, with the variables substituted.
+func Queries() ([]Query, error) {
+	paths, err := fs.Glob(Files, "*.json")
+	if err != nil {
+		return nil, err
+	}
+	var qs []Query
+	for _, p := range paths {
+		b, err := fs.ReadFile(Files, p)
+		if err != nil {
+			return nil, err
+		}
+		var d struct {
+			Panels []struct {
+				Title   string `json:"title"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		for _, panel := range d.Panels {
+			for _, t := range panel.Targets {
+				qs = append(qs, Query{File: p, Panel: panel.Title, Expr: Substitute(t.Expr)})
+			}
+		}
+	}
+	return qs, nil
+}

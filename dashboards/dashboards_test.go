@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -54,13 +53,13 @@ func (d *describer) MustRegister(cs ...prometheus.Collector) {
 
 func (d *describer) Unregister(prometheus.Collector) bool { return false }
 
-// Registered returns the metric names pacer's processes register, with the
+// registered returns the metric names pacer's processes register, with the
 // series suffixes a query may use on a histogram. It describes every
 // collector serve and work register (cmd/pacer: newMetricsRegistry,
 // jobs.NewMetrics, the ratelimit and rabbitmq metrics, the scrape-time
 // collectors). pacer_build_info is registered in package main, which a test
 // cannot import; cmd/pacer's TestBuildInfoMetric checks it.
-func Registered(t *testing.T) map[string]bool {
+func registered(t *testing.T) map[string]bool {
 	t.Helper()
 	d := &describer{names: map[string]bool{"pacer_build_info": true}}
 	quotas := []ratelimit.Quota{{Key: "demo", Limit: 10, Window: time.Minute}}
@@ -124,13 +123,8 @@ type panel struct {
 	} `json:"targets"`
 }
 
-// Query is one panel query of a dashboard.
-type Query struct {
-	File, Panel, Expr string
-}
-
-// Dashboards reads every dashboard.
-func Dashboards(t *testing.T) map[string]dashboard {
+// readDashboards reads every dashboard.
+func readDashboards(t *testing.T) map[string]dashboard {
 	t.Helper()
 	out := map[string]dashboard{}
 	paths, err := fs.Glob(dashboards.Files, "*.json")
@@ -154,33 +148,6 @@ func Dashboards(t *testing.T) map[string]dashboard {
 	return out
 }
 
-// Substitute replaces the dashboards' template variables with values
-// Prometheus accepts: what Grafana would send for a 1-minute rate interval,
-// a 15-minute quota window and every quota.
-func Substitute(expr string) string {
-	return strings.NewReplacer("$__rate_interval", "1m", "$window", "15m", "$quota", ".+").Replace(expr)
-}
-
-// Queries returns every panel query of every dashboard, variables
-// substituted.
-func Queries(t *testing.T) []Query {
-	var qs []Query
-	ds := Dashboards(t)
-	files := make([]string, 0, len(ds))
-	for f := range ds {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		for _, p := range ds[f].Panels {
-			for _, tg := range p.Targets {
-				qs = append(qs, Query{File: f, Panel: p.Title, Expr: Substitute(tg.Expr)})
-			}
-		}
-	}
-	return qs
-}
-
 var metricName = regexp.MustCompile(`\bpacer_[a-z_]+\b`)
 
 // checkNames reports every pacer metric expr names that pacer does not
@@ -201,8 +168,8 @@ func checkNames(t *testing.T, names map[string]bool, where, expr string) {
 // Every panel picks its datasource through the dashboard's variable, and
 // every query names only metrics pacer registers.
 func TestDashboardsNameRegisteredMetrics(t *testing.T) {
-	names := Registered(t)
-	for file, d := range Dashboards(t) {
+	names := registered(t)
+	for file, d := range readDashboards(t) {
 		var dsVar bool
 		for _, v := range d.Templating.List {
 			if v.Name == "datasource" && v.Type == "datasource" && v.Query == "prometheus" {
@@ -227,7 +194,7 @@ func TestDashboardsNameRegisteredMetrics(t *testing.T) {
 					t.Errorf("%s / %s: datasource %q is hard-coded; use ${datasource}", file, p.Title, tg.Datasource.UID)
 				}
 				checkNames(t, names, file+" / "+p.Title, tg.Expr)
-				if s := Substitute(tg.Expr); strings.Contains(s, "$") {
+				if s := dashboards.Substitute(tg.Expr); strings.Contains(s, "$") {
 					t.Errorf("%s / %s: a variable the tests do not know in %q", file, p.Title, s)
 				}
 			}
@@ -238,7 +205,7 @@ func TestDashboardsNameRegisteredMetrics(t *testing.T) {
 // The alerting rules name only metrics pacer registers (and Prometheus's
 // own up).
 func TestRulesNameRegisteredMetrics(t *testing.T) {
-	names := Registered(t)
+	names := registered(t)
 	b, err := fs.ReadFile(dashboards.Files, "pacer-alerts.yml")
 	if err != nil {
 		t.Fatal(err)
@@ -259,9 +226,9 @@ func TestRulesNameRegisteredMetrics(t *testing.T) {
 	}
 }
 
-// Promtool returns the path of promtool. Missing, it skips the test, or
+// lookPromtool returns the path of promtool. Missing, it skips the test, or
 // fails it when CI is set (scripts/test.sh installs it).
-func Promtool(t *testing.T) string {
+func lookPromtool(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("promtool")
 	if err != nil {
@@ -277,7 +244,7 @@ func Promtool(t *testing.T) string {
 // output if it fails.
 func promtool(t *testing.T, dir string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(Promtool(t), args...)
+	cmd := exec.Command(lookPromtool(t), args...)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -295,10 +262,13 @@ func TestPromtoolChecksRulesAndConfig(t *testing.T) {
 // Every dashboard query parses as PromQL: written into a rules file as
 // recording rules, with the variables substituted, it passes promtool.
 func TestDashboardQueriesParse(t *testing.T) {
-	Promtool(t)
+	lookPromtool(t)
 	var b strings.Builder
 	b.WriteString("groups:\n  - name: dashboards\n    rules:\n")
-	qs := Queries(t)
+	qs, err := dashboards.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, q := range qs {
 		expr, _ := json.Marshal(q.Expr) // a JSON string is a YAML scalar
 		fmt.Fprintf(&b, "      - record: pacer:dashboard_query_%d\n        expr: %s\n", i, expr)

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
+	"github.com/pacerhq/pacer/dashboards"
 	"github.com/pacerhq/pacer/sandbox"
 )
 
@@ -71,7 +71,10 @@ func TestPrometheusScrapesDashboards(t *testing.T) {
 	// Prometheus has scraped the end of the job.
 	prom.await(t, fmt.Sprintf(`sum(pacer_jobs{state="succeeded"}) >= 1 and sum(pacer_items_processed_total) >= %d`, 3000))
 
-	queries := dashboardQueries(t)
+	queries, err := dashboards.Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(queries) < 30 {
 		t.Fatalf("%d dashboard queries found, want every panel's", len(queries))
 	}
@@ -79,13 +82,16 @@ func TestPrometheusScrapesDashboards(t *testing.T) {
 	// refresh every 5 seconds.
 	deadline := time.Now().Add(30 * time.Second)
 	for _, q := range queries {
+		if strings.Contains(q.Expr, "$") {
+			t.Fatalf("%s / %s: a variable the test does not know in %q", q.File, q.Panel, q.Expr)
+		}
 		for {
-			n, err := prom.count(q.expr)
+			n, err := prom.count(q.Expr)
 			if err == nil && n > 0 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Errorf("%s / %s: %q returned no data (err %v)", q.file, q.panel, q.expr, err)
+				t.Errorf("%s / %s: %q returned no data (err %v)", q.File, q.Panel, q.Expr, err)
 				break
 			}
 			time.Sleep(250 * time.Millisecond)
@@ -167,11 +173,15 @@ type promServer struct {
 // storage, and stops it when the test ends.
 func startPrometheus(t *testing.T, bin, serve string, workers []string) *promServer {
 	t.Helper()
-	rules, err := filepath.Abs(filepath.Join("..", "..", "dashboards", "pacer-alerts.yml"))
+	dir := t.TempDir()
+	alerts, err := dashboards.Files.ReadFile("pacer-alerts.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	rules := filepath.Join(dir, "pacer-alerts.yml")
+	if err := os.WriteFile(rules, alerts, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	quote := func(ss ...string) string { b, _ := json.Marshal(ss); return string(b) }
 	config := fmt.Sprintf(`global:
   scrape_interval: 1s
@@ -363,48 +373,4 @@ func (p *promServer) checkRules(t *testing.T) {
 		t.Logf("rules evaluated: %s", strings.Join(names, ", "))
 		return
 	}
-}
-
-// dashboardQuery is one panel query, with the template variables replaced
-// by what Grafana would send.
-type dashboardQuery struct {
-	file, panel, expr string
-}
-
-var templateVars = strings.NewReplacer("$__rate_interval", "1m", "$window", "15m", "$quota", ".+")
-
-func dashboardQueries(t *testing.T) []dashboardQuery {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "dashboards", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var qs []dashboardQuery
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var d struct {
-			Panels []struct {
-				Title   string `json:"title"`
-				Targets []struct {
-					Expr string `json:"expr"`
-				} `json:"targets"`
-			} `json:"panels"`
-		}
-		if err := json.Unmarshal(b, &d); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, p := range d.Panels {
-			for _, tg := range p.Targets {
-				expr := templateVars.Replace(tg.Expr)
-				if regexp.MustCompile(`\$`).MatchString(expr) {
-					t.Fatalf("%s / %s: unknown variable in %q", f, p.Title, expr)
-				}
-				qs = append(qs, dashboardQuery{file: filepath.Base(f), panel: p.Title, expr: expr})
-			}
-		}
-	}
-	return qs
 }

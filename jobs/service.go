@@ -23,6 +23,10 @@ type Submission struct {
 	// Items streams the job's items, one per line; nil for none. Submit
 	// reads it to the end (or to the first bad item) and never holds it whole.
 	Items io.Reader
+	// NotifyWebhook and NotifyEmail, when set, hear of the job's ending:
+	// a signed POST, an email. ServiceConfig.Notify says which are allowed.
+	NotifyWebhook string
+	NotifyEmail   string
 
 	run int64 // the schedule run this job fires (Scheduler); 0 for none
 }
@@ -33,6 +37,9 @@ type ServiceConfig struct {
 	Kinds       *Registry   // required
 	Credentials Credentials // the credentials jobs may name
 	Pools       Pools       // the pools jobs may name instead
+	// Notify says what jobs may name to hear of their ending; the zero
+	// value refuses every webhook and email address.
+	Notify NotifyPolicy
 	// Nudge is called after a job's tasks are committed, so that a
 	// dispatcher in the same process publishes them at once instead of at
 	// its next tick. Optional.
@@ -127,7 +134,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (store.Job, error)
 		planned++
 		return store.NewTask{Payload: t.Payload, Items: t.Items}, nil
 	}
-	job, err := s.cfg.Store.CreateJob(ctx, store.NewJob{Kind: kind.Name(), Params: params, Credential: sub.Credential, Run: sub.run}, s.cfg.NowFunc(), next)
+	job, err := s.cfg.Store.CreateJob(ctx, store.NewJob{Kind: kind.Name(), Params: params, Credential: sub.Credential, Run: sub.run, NotifyWebhook: sub.NotifyWebhook, NotifyEmail: sub.NotifyEmail}, s.cfg.NowFunc(), next)
 	cancel()
 	for range specs { // let the planner finish before returning
 	}
@@ -159,6 +166,9 @@ func (s *Service) prepare(ctx context.Context, sub *Submission) (kind Kind, para
 	}
 	if _, ok := s.cfg.Credentials.resolve(sub.Credential, s.cfg.Pools); !ok {
 		return nil, nil, stop, Invalid("credential", "unknown credential or pool %q; declared: %s", sub.Credential, strings.Join(s.CredentialNames(), ", "))
+	}
+	if sub.NotifyWebhook, sub.NotifyEmail, err = s.cfg.Notify.check(sub.NotifyWebhook, sub.NotifyEmail); err != nil {
+		return nil, nil, stop, err
 	}
 	params, err = kind.Prepare(sub.Params)
 	if err != nil {

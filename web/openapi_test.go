@@ -262,4 +262,3 @@ func segmentsMatch(pattern, path string) bool {
 	}
 	return true
 }
-

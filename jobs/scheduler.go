@@ -167,12 +167,23 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 }
 
+// loop fires what is due, then waits for the next due time, a Tick at
+// most (a schedule made in another process is seen within a Tick), or a
+// nudge. Waking at the due time itself, rather than at the next tick,
+// starts a run on time; every scheduler wakes then, and the store gives
+// the run to one.
 func (s *Scheduler) loop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.Tick)
+	t := time.NewTimer(s.cfg.Tick)
 	defer t.Stop()
 	failures := 0
 	for {
-		if _, err := s.FireOnce(ctx); err != nil && ctx.Err() == nil {
+		wait := s.cfg.Tick
+		_, next, err := s.fireRound(ctx)
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(s.cfg.NowFunc()), 0))
+		}
+		t.Reset(wait)
+		if err != nil && ctx.Err() == nil {
 			failures++
 			if failures == 1 || failures%60 == 0 {
 				s.cfg.Logger.WarnContext(ctx, "schedule round failed", "err", err, "failures", failures)
@@ -194,10 +205,17 @@ func (s *Scheduler) loop(ctx context.Context) {
 // marked failed; one that meets another error stays leased, and is fired
 // again when its lease ends.
 func (s *Scheduler) FireOnce(ctx context.Context) (int, error) {
+	n, _, err := s.fireRound(ctx)
+	return n, err
+}
+
+// fireRound is one round: the jobs it created and the earliest next due
+// time of any schedule (zero for none).
+func (s *Scheduler) fireRound(ctx context.Context) (int, time.Time, error) {
 	now := s.cfg.NowFunc()
 	res, err := s.store.FireDue(ctx, store.FireDue{Now: now, Owner: s.cfg.Owner, LeaseUntil: now.Add(s.cfg.Lease), Next: NextDue})
 	if err != nil {
-		return 0, err
+		return 0, time.Time{}, err
 	}
 	s.cfg.Metrics.add(RunOutcomeSkipped, res.Skipped+res.Missed)
 	if res.Paused > 0 {
@@ -214,7 +232,7 @@ func (s *Scheduler) FireOnce(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
-	return fired, errors.Join(errs...)
+	return fired, res.NextDue, errors.Join(errs...)
 }
 
 // fire creates the job of one leased run.

@@ -139,6 +139,10 @@ type FireResult struct {
 	Skipped int      // due times recorded as skipped (overlap)
 	Missed  int      // schedules whose missed due times were passed over (MissedSkip)
 	Paused  int      // schedules paused because Next found no further due time
+	// NextDue is the earliest next due time of any schedule not paused,
+	// after the decisions; zero if there is none. A scheduler may sleep
+	// until then.
+	NextDue time.Time
 }
 
 // Decision is what becomes of a schedule's due time: see [DecideDue].

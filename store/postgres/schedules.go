@@ -163,6 +163,13 @@ func (db *DB) FireDue(ctx context.Context, f store.FireDue) (store.FireResult, e
 				return fmt.Errorf("schedule %d: %w", s.ID, err)
 			}
 		}
+		var next sql.NullTime
+		if err := sqlx.GetContext(ctx, tx, &next, `SELECT min(next_due) FROM schedules WHERE NOT paused`); err != nil {
+			return err
+		}
+		if next.Valid {
+			res.NextDue = next.Time.UTC()
+		}
 		return nil
 	})
 	if err != nil {

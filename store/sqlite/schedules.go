@@ -213,6 +213,13 @@ func (db *DB) FireDue(ctx context.Context, f store.FireDue) (store.FireResult, e
 				return fmt.Errorf("schedule %d: %w", s.ID, err)
 			}
 		}
+		var next sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT min(next_due) FROM schedules WHERE paused = 0`).Scan(&next); err != nil {
+			return err
+		}
+		if next.Valid {
+			res.NextDue = fromDB(next.Int64)
+		}
 		return nil
 	})
 	if err != nil {

@@ -195,6 +195,9 @@ func (su suite) testFireDue(t *testing.T) {
 	if got := getSchedule(t, s, sc.ID); !got.NextDue.Equal(at(10 * time.Second)) {
 		t.Fatalf("next due = %v, want t0+10s", got.NextDue)
 	}
+	if !res.NextDue.Equal(at(10 * time.Second)) {
+		t.Fatalf("FireDue's NextDue = %v, want t0+10s", res.NextDue)
+	}
 	// The run is pending (busy) until its job exists: no second run.
 	if res := fire(t, s, "o2", at(2*time.Second)); len(res.Fire) != 0 {
 		t.Fatalf("FireDue again = %+v, want nothing", res)

@@ -17,7 +17,7 @@ import (
 // raw params JSON, if any, with the chosen kind's param fields laid over it.
 // A field that does not parse is an error naming params.NAME.
 func (s *Server) submission(in submitInput, items io.Reader) (jobs.Submission, error) {
-	sub := jobs.Submission{Kind: in.Kind, Credential: in.Credential, Items: items}
+	sub := jobs.Submission{Kind: in.Kind, Credential: in.Credential, Items: items, NotifyWebhook: in.NotifyWebhook, NotifyEmail: in.NotifyEmail}
 	raw := strings.TrimSpace(in.Params)
 	var fields map[string]any
 	for _, p := range s.cfg.Jobs.KindParams(in.Kind) {

@@ -19,6 +19,8 @@ type submitInput struct {
 	Credential string
 	Params     string
 	IDs        string
+	// NotifyWebhook and NotifyEmail hear of the job's ending.
+	NotifyWebhook, NotifyEmail string
 	// Fields are the form's per-kind param fields, by "KIND.PARAM".
 	Fields map[string]string
 }
@@ -49,13 +51,15 @@ func (s *Server) submit(r *http.Request, call submitFunc) (submitInput, error) {
 			Credential string            `json:"credential"`
 			Params     json.RawMessage   `json:"params"`
 			IDs        []json.RawMessage `json:"ids"`
+			Webhook    string            `json:"notify_webhook"`
+			Email      string            `json:"notify_email"`
 		}
 		dec := json.NewDecoder(r.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
 			return in, bodyError(err)
 		}
-		in = submitInput{Kind: body.Kind, Credential: body.Credential, Params: string(body.Params)}
+		in = submitInput{Kind: body.Kind, Credential: body.Credential, Params: string(body.Params), NotifyWebhook: body.Webhook, NotifyEmail: body.Email}
 		var ids strings.Builder
 		for i, raw := range body.IDs {
 			var id string
@@ -72,7 +76,8 @@ func (s *Server) submit(r *http.Request, call submitFunc) (submitInput, error) {
 		if body.IDs != nil {
 			items = strings.NewReader(ids.String())
 		}
-		err := call(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: body.Params, Items: items})
+		err := call(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: body.Params, Items: items,
+			NotifyWebhook: in.NotifyWebhook, NotifyEmail: in.NotifyEmail})
 		return in, uploadError(err)
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
@@ -148,6 +153,10 @@ func (in *submitInput) set(name, value string) {
 		in.Params = value
 	case "ids":
 		in.IDs = value
+	case "notify_webhook":
+		in.NotifyWebhook = strings.TrimSpace(value)
+	case "notify_email":
+		in.NotifyEmail = strings.TrimSpace(value)
 	default:
 		if strings.Contains(name, ".") && len(value) > 0 {
 			if in.Fields == nil {

@@ -10,6 +10,9 @@ import (
 // Backoff exposes backoff to the tests.
 var Backoff = backoff
 
+// ParseQueueStats exposes parseQueueStats to the tests.
+var ParseQueueStats = parseQueueStats
+
 // DropConnections breaks both connections as a network failure would, by
 // closing their sockets under amqp091-go, and returns once each keeper has
 // noticed the loss (so that no caller can still pick up a dead connection).

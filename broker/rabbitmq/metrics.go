@@ -193,14 +193,28 @@ func (c *QueueCollector) managementUnacked(ctx context.Context) (n int64, ok boo
 	if resp.StatusCode != http.StatusOK {
 		return 0, false, fmt.Errorf("rabbitmq management API: GET %s: %s", u, resp.Status)
 	}
+	n, ok, err = parseQueueStats(resp.Body)
+	if err != nil {
+		return 0, false, fmt.Errorf("rabbitmq management API: GET %s: %w", u, err)
+	}
+	return n, ok, nil
+}
+
+// parseQueueStats reads a queue object of the management API (at most
+// 1 MiB) and returns its messages_unacknowledged; ok is false if the object
+// has none yet. A negative count is an error.
+func parseQueueStats(r io.Reader) (n int64, ok bool, err error) {
 	var q struct {
 		Unacked *int64 `json:"messages_unacknowledged"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&q); err != nil {
-		return 0, false, fmt.Errorf("rabbitmq management API: GET %s: %w", u, err)
+	if err := json.NewDecoder(io.LimitReader(r, 1<<20)).Decode(&q); err != nil {
+		return 0, false, fmt.Errorf("decode the queue: %w", err)
 	}
 	if q.Unacked == nil {
 		return 0, false, nil
+	}
+	if *q.Unacked < 0 {
+		return 0, false, fmt.Errorf("messages_unacknowledged %d is negative", *q.Unacked)
 	}
 	return *q.Unacked, true, nil
 }

@@ -206,3 +206,26 @@ func TestQueueCollectorErrors(t *testing.T) {
 		t.Errorf("ready messages missing when only the management API failed: %v", got)
 	}
 }
+
+// A management API answer is read for its unacknowledged count only; any
+// other input is an error, never a panic or a negative figure.
+func FuzzParseQueueStats(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"pacer.tasks","messages_unacknowledged":3,"messages_ready":7}`,
+		`{"name":"pacer.tasks"}`,
+		`{"messages_unacknowledged":-1}`,
+		`{"messages_unacknowledged":1e3}`,
+		`[]`, ``, `{`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		n, ok, err := rabbitmq.ParseQueueStats(strings.NewReader(in))
+		if err != nil && (ok || n != 0) {
+			t.Fatalf("%q: error %v with n %d ok %v", in, err, n, ok)
+		}
+		if n < 0 || (!ok && n != 0) {
+			t.Fatalf("%q: n %d ok %v", in, n, ok)
+		}
+	})
+}

@@ -30,3 +30,20 @@ func TestMetricsFlags(t *testing.T) {
 		t.Errorf("work -h does not show the metrics defaults:\n%s", usage.String())
 	}
 }
+
+// Any -rabbitmq-management-url is accepted or refused without a panic, and
+// the error never quotes it (it may hold a password).
+func FuzzValidManagementURL(f *testing.F) {
+	for _, seed := range []string{"", "http://guest:guest@127.0.0.1:15672", "https://h", "ftp://u:pw@h", "http://", "::", "http://[::1"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := validManagementURL(raw)
+		if err != nil && err.Error() != "-rabbitmq-management-url: not an http(s) URL with a host" {
+			t.Fatalf("the error says more than the constant reason, maybe the URL: %v", err)
+		}
+		if raw == "" && err != nil {
+			t.Fatalf("empty: %v", err)
+		}
+	})
+}

@@ -59,12 +59,12 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.stream(w, r, func(ctx context.Context) ([]liveJob, bool, error) {
+	s.stream(w, r, func(ctx context.Context) ([]JobView, bool, error) {
 		j, err := s.cfg.Jobs.Get(ctx, id)
 		if err != nil {
 			return nil, false, err
 		}
-		return []liveJob{live(s.view(ctx, j))}, j.State.Finished(), nil
+		return []JobView{s.view(ctx, j)}, j.State.Finished(), nil
 	})
 }
 
@@ -76,23 +76,24 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
-	s.stream(w, r, func(ctx context.Context) ([]liveJob, bool, error) {
+	s.stream(w, r, func(ctx context.Context) ([]JobView, bool, error) {
 		list, err := s.cfg.Reader.ListJobs(ctx, f)
 		if err != nil {
 			return nil, false, err
 		}
-		out := make([]liveJob, len(list))
+		out := make([]JobView, len(list))
 		for i, j := range list {
-			out[i] = live(s.view(ctx, j))
+			out[i] = s.view(ctx, j)
 		}
 		return out, false, nil
 	})
 }
 
 // stream polls read every LiveInterval and sends each job that changed
-// since the last poll. It returns when read says it is done, when read
-// fails, when the client goes away, or when Close is called.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(context.Context) ([]liveJob, bool, error)) {
+// since the last poll, with its current rate (see rateWindow). It returns
+// when read says it is done, when read fails, when the client goes away, or
+// when Close is called.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(context.Context) ([]JobView, bool, error)) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -101,6 +102,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(contex
 	w.WriteHeader(http.StatusOK)
 	ctx := r.Context()
 	last := map[int64][]byte{}
+	rates := map[int64]*rateWindow{}
 	tick := time.NewTicker(s.cfg.LiveInterval)
 	defer tick.Stop()
 	for {
@@ -112,7 +114,19 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(contex
 			return
 		}
 		var buf bytes.Buffer
-		for _, j := range jobs {
+		now := s.cfg.NowFunc()
+		for _, v := range jobs {
+			j := live(v)
+			if !v.State.Finished() {
+				rw := rates[v.ID]
+				if rw == nil {
+					rw = &rateWindow{}
+					rates[v.ID] = rw
+				}
+				if rate, ok := rw.add(now, v.ItemsSettled()); ok {
+					j.Rate = strconv.FormatFloat(rate, 'f', 1, 64)
+				}
+			}
 			b, _ := json.Marshal(j)
 			if bytes.Equal(last[j.ID], b) {
 				continue
@@ -143,4 +157,34 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(contex
 		case <-tick.C:
 		}
 	}
+}
+
+// rateWindow is the current rate of a job: the items settled over the last
+// rateSpan of polls, rather than since the job started, so a job that
+// waited an hour on its quota shows how fast it goes now.
+type rateWindow struct {
+	samples []rateSample
+}
+
+type rateSample struct {
+	at      time.Time
+	settled int64
+}
+
+// rateSpan is how far back the current rate looks.
+const rateSpan = 10 * time.Second
+
+// add records a poll and returns the rate over the samples kept, once they
+// span at least two seconds.
+func (w *rateWindow) add(at time.Time, settled int64) (float64, bool) {
+	w.samples = append(w.samples, rateSample{at, settled})
+	for len(w.samples) > 2 && at.Sub(w.samples[1].at) >= rateSpan {
+		w.samples = w.samples[1:]
+	}
+	first := w.samples[0]
+	span := at.Sub(first.at)
+	if span < 2*time.Second {
+		return 0, false
+	}
+	return float64(settled-first.settled) / span.Seconds(), true
 }

@@ -1,0 +1,32 @@
+package web
+
+import (
+	"testing"
+	"time"
+)
+
+// The current rate counts the last ten seconds, not the job's whole life.
+func TestRateWindow(t *testing.T) {
+	var w rateWindow
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, ok := w.add(t0, 0); ok {
+		t.Fatal("a rate from one sample")
+	}
+	if _, ok := w.add(t0.Add(time.Second), 0); ok {
+		t.Fatal("a rate from one second")
+	}
+	// Waiting on a quota for a minute, then 100 items a second.
+	for i := 2; i <= 60; i++ {
+		w.add(t0.Add(time.Duration(i)*time.Second), 0)
+	}
+	var rate float64
+	for i := 61; i <= 80; i++ {
+		rate, _ = w.add(t0.Add(time.Duration(i)*time.Second), int64(100*(i-60)))
+	}
+	if rate < 99 || rate > 101 {
+		t.Fatalf("current rate %.1f, want 100 (the average since the start is %.1f)", rate, 2000.0/80)
+	}
+	if len(w.samples) > 12 {
+		t.Fatalf("%d samples kept", len(w.samples))
+	}
+}

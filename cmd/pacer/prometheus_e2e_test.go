@@ -44,7 +44,7 @@ func TestPrometheusScrapesDashboards(t *testing.T) {
 
 	// Both kinds of /metrics body pass the real promtool and promlint.
 	for _, target := range []string{serve, workers[0]} {
-		body := get(t, "http://"+target+"/metrics")
+		body := scrapeBody(t, "http://"+target+"/metrics")
 		cmd := exec.Command(promtool, "check", "metrics")
 		cmd.Stdin = bytes.NewReader(body)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -149,7 +149,8 @@ func testManagementURL(t *testing.T) string {
 	return (&url.URL{Scheme: "http", User: u.User, Host: net.JoinHostPort(u.Hostname(), "15672")}).String()
 }
 
-func get(t *testing.T, u string) []byte {
+// scrapeBody returns the body of a GET of u, which must answer 200.
+func scrapeBody(t *testing.T, u string) []byte {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
@@ -248,8 +249,8 @@ scrape_configs:
 	}
 }
 
-// apiResponse is the envelope of Prometheus's HTTP API.
-type apiResponse struct {
+// promAPIResponse is the envelope of Prometheus's HTTP API.
+type promAPIResponse struct {
 	Status string          `json:"status"`
 	Error  string          `json:"error"`
 	Data   json.RawMessage `json:"data"`
@@ -261,7 +262,7 @@ func (p *promServer) api(path string, params url.Values) (json.RawMessage, error
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var r apiResponse
+	var r promAPIResponse
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", path, resp.Status, err)
 	}

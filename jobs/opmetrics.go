@@ -87,16 +87,16 @@ func (m *Metrics) committed(kind string, results []store.Result) {
 // storeError counts err, returned by a store operation of class op, unless
 // it is an answer (not found, conflict) or a cancellation.
 func (m *Metrics) storeError(op string, err error) {
-	if m == nil || !IsStoreFailure(err) {
+	if m == nil || !isStoreFailure(err) {
 		return
 	}
 	m.storeErrors.WithLabelValues(op).Inc()
 }
 
-// IsStoreFailure reports whether err, returned by a store operation, means
+// isStoreFailure reports whether err, returned by a store operation, means
 // the operation failed: not nil, not one of the store's answers
 // (store.ErrNotFound, store.ErrConflict) and not a cancellation.
-func IsStoreFailure(err error) bool {
+func isStoreFailure(err error) bool {
 	return err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrConflict) && !errors.Is(err, context.Canceled)
 }
 

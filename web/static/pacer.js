@@ -66,7 +66,9 @@
   });
   es.addEventListener("end", function () {
     es.close();
-    // The job finished: reload once for its results and its buttons.
-    if (finished) { window.location.reload(); }
+    // The job finished: offer a reload for its results and its buttons
+    // (never reload by itself: the reader may be reading).
+    var note = document.getElementById("live-end");
+    if (finished && note) { note.hidden = false; }
   });
 }());

@@ -12,15 +12,15 @@ import (
 // NewMetrics and hand the result to [Config.Metrics]; a nil *Metrics records
 // nothing. Metrics is safe for simultaneous use by multiple goroutines.
 type Metrics struct {
-	wait       *prometheus.HistogramVec
-	throttled  *prometheus.CounterVec
-	rejections *prometheus.CounterVec
-	limit      *prometheus.GaugeVec
-	remaining  *prometheus.GaugeVec
-	reset      *prometheus.GaugeVec
-	window     *prometheus.GaugeVec
-	blocked    *prometheus.CounterVec
-	since      *prometheus.Desc
+	wait          *prometheus.HistogramVec
+	throttled     *prometheus.CounterVec
+	rejections    *prometheus.CounterVec
+	limit         *prometheus.GaugeVec
+	remaining     *prometheus.GaugeVec
+	reset         *prometheus.GaugeVec
+	window        *prometheus.GaugeVec
+	throttledTime *prometheus.CounterVec
+	since         *prometheus.Desc
 
 	mu      sync.Mutex
 	periods map[string]*blockedPeriod // by quota key
@@ -28,11 +28,21 @@ type Metrics struct {
 }
 
 // blockedPeriod is an unbroken stretch of time during which a quota had no
-// room for this process: from the first throttle to the latest Until of the
-// throttles that overlapped it.
+// room: it opens when a request is throttled, refused for rate by the
+// upstream or told that nothing remains, and closes when the upstream next
+// says there is room. Without any word at all it closes periodSlack after
+// its last block ended: nobody was waiting on the quota any more.
 type blockedPeriod struct {
-	since, until time.Time
+	since, until time.Time // the open period's start and the end of its last block
+	open         bool
+	counted      time.Time // the throttled seconds are counted up to here
 }
+
+// periodSlack is how long after a block ends a new block still continues the
+// same period: tasks that waited for the reset come back a little after it
+// (jitter, dispatch, delivery), and if the quota still has no room the
+// exhaustion has not ended.
+const periodSlack = time.Minute
 
 // NewMetrics registers the quota metrics on reg and starts the series of
 // quotas: the wait histogram and the counters at zero, and
@@ -77,32 +87,32 @@ func NewMetrics(reg prometheus.Registerer, quotas []Quota) *Metrics {
 		Name: "pacer_ratelimit_window_seconds",
 		Help: "Length of the quota's window, as declared in the configuration.",
 	}, []string{"quota"})
-	m.blocked = prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.throttledTime = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pacer_ratelimit_throttled_seconds_total",
-		Help: "Seconds during which the quota had no room for this process (the union of its throttles' waits, counted when each throttle is decided); rate() is the fraction of time throttled.",
+		Help: "Seconds during which the quota had no room for this process (the union of the waits its throttles, refusals and exhausted answers announced, counted when each is seen); rate() is the fraction of time throttled.",
 	}, []string{"quota"})
 	m.since = prometheus.NewDesc("pacer_ratelimit_throttled_since_timestamp_seconds",
-		"When the quota's current unbroken throttled period began, in Unix seconds; 0 while it has room.",
+		"When the quota's current unbroken period without room began (until the upstream says there is room again), in Unix seconds; 0 while it has room.",
 		[]string{"quota"}, nil)
 	m.periods = make(map[string]*blockedPeriod, len(quotas))
 	m.nowFunc = time.Now
-	reg.MustRegister(m.wait, m.throttled, m.rejections, m.limit, m.remaining, m.reset, m.window, m.blocked, sinceCollector{m})
+	reg.MustRegister(m.wait, m.throttled, m.rejections, m.limit, m.remaining, m.reset, m.window, m.throttledTime, sinceCollector{m})
 	for _, q := range quotas {
 		m.wait.WithLabelValues(q.Key)
 		m.throttled.WithLabelValues(q.Key)
 		m.rejections.WithLabelValues(q.Key)
 		m.limit.WithLabelValues(q.Key).Set(float64(q.Limit))
 		m.window.WithLabelValues(q.Key).Set(q.Window.Seconds())
-		m.blocked.WithLabelValues(q.Key)
+		m.throttledTime.WithLabelValues(q.Key)
 		m.periods[q.Key] = &blockedPeriod{}
 	}
 	return m
 }
 
-// throttle records that key has no room from now until until: the part of
+// blocked records that key has no room from now until until: the part of
 // [now, until) not already counted is added to the throttled seconds, and a
-// throttle that begins after the last period ended starts a new period.
-func (m *Metrics) throttle(key string, now, until time.Time) {
+// period opens unless one is open and continues.
+func (m *Metrics) blocked(key string, now, until time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p := m.periods[key]
@@ -112,17 +122,38 @@ func (m *Metrics) throttle(key string, now, until time.Time) {
 		p = &blockedPeriod{}
 		m.periods[key] = p
 	}
-	if !now.Before(p.until) {
-		p.since, p.until = now, now
+	if !p.open || now.After(p.until.Add(periodSlack)) {
+		p.since, p.open = now, true
 	}
-	if until.After(p.until) {
-		m.blocked.WithLabelValues(key).Add(until.Sub(p.until).Seconds())
-		p.until = until
+	from := maxTime(p.counted, now)
+	if until.After(from) {
+		m.throttledTime.WithLabelValues(key).Add(until.Sub(from).Seconds())
+		p.counted = until
+	}
+	p.until = maxTime(p.until, until, now)
+}
+
+func maxTime(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+// roomy records that the upstream said key has room: its period ends.
+func (m *Metrics) roomy(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.periods[key]; p != nil {
+		p.open, p.until = false, time.Time{}
 	}
 }
 
 // sinceCollector reports pacer_ratelimit_throttled_since_timestamp_seconds
-// at scrape time, since a period ends by the clock, not by an event.
+// at scrape time, since a period may end by the clock, not by an event.
 type sinceCollector struct{ m *Metrics }
 
 // Describe implements prometheus.Collector.
@@ -135,7 +166,7 @@ func (c sinceCollector) Collect(ch chan<- prometheus.Metric) {
 	now := c.m.nowFunc()
 	for key, p := range c.m.periods {
 		v := 0.0
-		if now.Before(p.until) {
+		if p.open && now.Before(p.until.Add(periodSlack)) {
 			v = float64(p.since.UnixNano()) / 1e9
 		}
 		ch <- prometheus.MustNewConstMetric(c.m.since, prometheus.GaugeValue, v, key)
@@ -162,14 +193,23 @@ func (l *Limiter) record(qs []Quota, start time.Time, err error) {
 		}
 	case errors.As(err, &th):
 		m.throttled.WithLabelValues(th.Key).Inc()
-		m.throttle(th.Key, l.now(), th.Until)
+		m.blocked(th.Key, l.now(), th.Until)
 	}
 }
 
-// observe records what the upstream said about key's quota.
-func (m *Metrics) observe(key string, o Observation) {
+// observe records what the upstream said at now about key's quota, and
+// opens or closes its period without room.
+func (m *Metrics) observe(key string, o Observation, now time.Time) {
 	if m == nil {
 		return
+	}
+	switch {
+	case o.Throttled:
+		m.blocked(key, now, o.Until())
+	case o.Remaining == 0:
+		m.blocked(key, now, o.Reset)
+	default:
+		m.roomy(key)
 	}
 	if o.Limit > 0 {
 		m.limit.WithLabelValues(key).Set(float64(o.Limit))

@@ -253,8 +253,10 @@ func TestLimiterMetricsWaitAny(t *testing.T) {
 	})
 }
 
-// Throttled seconds count the union of overlapping throttles once, and the
-// throttled-since gauge holds the start of the unbroken period until it ends.
+// Throttled seconds count the union of overlapping blocks once. A period
+// without room lasts from its first block until the upstream says there is
+// room, across blocks that follow each other within periodSlack, and ends
+// by itself a periodSlack after its last block if nobody asks again.
 func TestMetricsThrottledTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewRegistry()
@@ -273,32 +275,51 @@ func TestMetricsThrottledTime(t *testing.T) {
 			t.Fatal("no pacer_ratelimit_throttled_since_timestamp_seconds")
 			return 0
 		}
-		seconds := func() float64 { return testutil.ToFloat64(m.blocked.WithLabelValues("x")) }
+		unix := func(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+		seconds := func() float64 { return testutil.ToFloat64(m.throttledTime.WithLabelValues("x")) }
 		if got := testutil.ToFloat64(m.window.WithLabelValues("x")); got != 60 {
 			t.Errorf("pacer_ratelimit_window_seconds = %v, want 60", got)
 		}
 		if seconds() != 0 || since() != 0 {
-			t.Fatalf("before any throttle: %v seconds, since %v; want 0 and 0", seconds(), since())
+			t.Fatalf("before any block: %v seconds, since %v; want 0 and 0", seconds(), since())
 		}
 		start := time.Now()
-		m.throttle("x", start, start.Add(10*time.Second))
+		m.blocked("x", start, start.Add(10*time.Second))
 		time.Sleep(4 * time.Second)
 		// Overlaps the first: only the 5s beyond it count.
-		m.throttle("x", time.Now(), time.Now().Add(11*time.Second))
+		m.blocked("x", time.Now(), time.Now().Add(11*time.Second))
 		if got := seconds(); got != 15 {
-			t.Errorf("after two overlapping throttles: %v seconds, want 15", got)
+			t.Errorf("after two overlapping blocks: %v seconds, want 15", got)
 		}
-		if got, want := since(), float64(start.UnixNano())/1e9; got != want {
-			t.Errorf("throttled since %v, want the first throttle's %v", got, want)
+		if got := since(); got != unix(start) {
+			t.Errorf("since %v, want the first block's %v", got, unix(start))
 		}
-		time.Sleep(12 * time.Second) // past the end of the period
+		// The block ended 1s ago; the tasks come back and the upstream
+		// refuses them again: the same period goes on.
+		time.Sleep(12 * time.Second)
+		m.observe("x", Observation{Remaining: 0, Reset: time.Now().Add(30 * time.Second), Throttled: true, Limit: -1}, time.Now())
+		if got := since(); got != unix(start) {
+			t.Errorf("after a refusal right after the block: since %v, want still %v", got, unix(start))
+		}
+		// The upstream says there is room: the period ends.
+		m.observe("x", Observation{Remaining: 5, Limit: -1}, time.Now())
 		if got := since(); got != 0 {
-			t.Errorf("after the period: since %v, want 0", got)
+			t.Errorf("after an answer with room: since %v, want 0", got)
 		}
 		later := time.Now()
-		m.throttle("x", later, later.Add(time.Second))
-		if got, want := since(), float64(later.UnixNano())/1e9; got != want || seconds() != 16 {
-			t.Errorf("a new period: since %v seconds %v, want %v and 16", got, seconds(), want)
+		m.observe("x", Observation{Remaining: 0, Reset: later.Add(2 * time.Second), Limit: -1}, later)
+		if got := since(); got != unix(later) {
+			t.Errorf("a new period: since %v, want %v", got, unix(later))
+		}
+		// Nobody asks again: the period ends a periodSlack after its block.
+		time.Sleep(2*time.Second + periodSlack)
+		if got := since(); got != 0 {
+			t.Errorf("%s after the block with no word: since %v, want 0", periodSlack, got)
+		}
+		// 15, then the refusal's 30; the last block lies within the
+		// refusal's announced wait, counted already.
+		if got := seconds(); got != 45 {
+			t.Errorf("throttled seconds %v, want 15 + 30", got)
 		}
 		lint(t, reg)
 	})

@@ -300,7 +300,7 @@ func (l *Limiter) Observe(ctx context.Context, g Grant, o Observation) error {
 		return nil
 	}
 	q, now := g.primary, l.now()
-	l.metrics.observe(q.Key, o)
+	l.metrics.observe(q.Key, o, now)
 	if !q.Sliding {
 		if err := l.ledger.ObserveWindow(ctx, q.Key, g.generation, g.ordinal, max(o.Limit, 0), o.Remaining, o.Reset, now); err != nil {
 			return fmt.Errorf("observe quota %s: %w", q.Key, err)

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -28,5 +31,39 @@ func TestRateWindow(t *testing.T) {
 	}
 	if len(w.samples) > 12 {
 		t.Fatalf("%d samples kept", len(w.samples))
+	}
+}
+
+// An event stream ends when its client goes away, and when the server
+// closes, even though the job it watches never finishes.
+func TestStreamEndsWithItsClientAndOnClose(t *testing.T) {
+	for _, how := range []string{"client", "close"} {
+		s := &Server{cfg: Config{LiveInterval: time.Millisecond, NowFunc: time.Now, Logger: slog.New(slog.DiscardHandler)}, done: make(chan struct{})}
+		ctx, cancel := context.WithCancel(t.Context())
+		r := httptest.NewRequest("GET", "/events", nil).WithContext(ctx)
+		polls := make(chan struct{}, 1)
+		ended := make(chan struct{})
+		go func() {
+			defer close(ended)
+			s.stream(httptest.NewRecorder(), r, func(context.Context) ([]JobView, bool, error) {
+				select {
+				case polls <- struct{}{}:
+				default:
+				}
+				return []JobView{{ID: 1, State: "running"}}, false, nil
+			})
+		}()
+		<-polls
+		if how == "client" {
+			cancel()
+		} else {
+			s.Close()
+		}
+		select {
+		case <-ended:
+		case <-time.After(time.Minute):
+			t.Fatalf("the stream did not end when the %s went away", how)
+		}
+		cancel()
 	}
 }

@@ -83,7 +83,8 @@ type Notifier struct {
 
 	mu      sync.Mutex
 	started bool
-	stop    context.CancelFunc
+	stop    context.CancelFunc // no more claims
+	hard    context.CancelFunc // cancels the send in progress
 	done    chan struct{}
 }
 
@@ -139,17 +140,23 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if n.started {
 		return nil
 	}
+	// Sends run under their own context, which only Stop's deadline
+	// cancels: a send cut short may have reached its receiver, and would
+	// then be sent again.
+	var sendCtx context.Context
+	sendCtx, n.hard = context.WithCancel(context.WithoutCancel(ctx))
 	ctx, n.stop = context.WithCancel(ctx)
 	n.started, n.done = true, make(chan struct{})
 	go func() {
 		defer close(n.done)
-		n.loop(ctx)
+		n.loop(ctx, sendCtx)
 	}()
 	return nil
 }
 
-// Stop ends the loop and waits for the send in progress to end (its context
-// is cancelled, and it is put back as due) or for ctx to end. Calling it
+// Stop ends the loop: it claims nothing more, and lets the send in progress
+// finish and be recorded. If ctx ends first, the send is cancelled and put
+// back as due, and Stop waits for that and returns ctx's error. Calling it
 // twice, or before Start, is fine.
 func (n *Notifier) Stop(ctx context.Context) error {
 	n.mu.Lock()
@@ -164,16 +171,19 @@ func (n *Notifier) Stop(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		n.hard()
+		<-done
 		return ctx.Err()
 	}
 }
 
-func (n *Notifier) loop(ctx context.Context) {
+func (n *Notifier) loop(ctx, sendCtx context.Context) {
+	defer n.hard()
 	t := time.NewTicker(n.cfg.Interval)
 	defer t.Stop()
 	failures := 0
 	for {
-		if _, err := n.DeliverOnce(ctx); err != nil && ctx.Err() == nil {
+		if _, err := n.deliverOnce(ctx, sendCtx); err != nil && ctx.Err() == nil {
 			failures++
 			if failures == 1 || failures%60 == 0 {
 				n.cfg.Logger.WarnContext(ctx, "notification delivery failed", "err", err, "failures", failures)
@@ -193,6 +203,11 @@ func (n *Notifier) loop(ctx context.Context) {
 // at a time, and returns how many it attempted. It stops at the first store
 // error.
 func (n *Notifier) DeliverOnce(ctx context.Context) (int, error) {
+	return n.deliverOnce(ctx, ctx)
+}
+
+// deliverOnce claims while ctx lasts and sends under sendCtx.
+func (n *Notifier) deliverOnce(ctx, sendCtx context.Context) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
 		now := n.cfg.NowFunc()
@@ -201,7 +216,9 @@ func (n *Notifier) DeliverOnce(ctx context.Context) (int, error) {
 			return total, err
 		}
 		for _, nt := range batch {
-			if err := n.deliver(ctx, nt); err != nil {
+			// A batch claimed is sent whole: each is leased to us, and
+			// leaving it would hold it back until its lease ran out.
+			if err := n.deliver(sendCtx, nt); err != nil {
 				return total, err
 			}
 			total++

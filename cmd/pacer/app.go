@@ -256,6 +256,7 @@ type components struct {
 	broker     broker.Broker
 	dispatcher *jobs.Dispatcher
 	scheduler  *jobs.Scheduler
+	notifier   *jobs.Notifier
 	worker     *jobs.Worker
 	server     *http.Server
 	listener   net.Listener
@@ -312,6 +313,11 @@ func (c *components) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.notifier != nil {
+		if err := c.notifier.Start(ctx); err != nil {
+			return err
+		}
+	}
 	if c.server != nil {
 		go func() {
 			if err := c.server.Serve(c.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -341,6 +347,11 @@ func (c *components) shutdown(grace time.Duration) error {
 	if c.dispatcher != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		errs = append(errs, c.dispatcher.Stop(ctx))
+		cancel()
+	}
+	if c.notifier != nil { // after the worker, whose last endings it may still send
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, c.notifier.Stop(ctx))
 		cancel()
 	}
 	if c.broker != nil {

@@ -45,10 +45,23 @@ import (
 //
 //	[http]                            # the http_get kind
 //	allow_hosts = ["api.example.org", "*.example.com"] # the only hosts its jobs may reach
+//
+//	[notify]                          # word of a job's ending (notifycfg.go)
+//	allow_hosts        = ["hooks.example.org"] # the only hosts a job's webhook may be on
+//	webhook_secret_env = "PACER_WEBHOOK_SECRET" # or webhook_secret_file: the HMAC key
+//	public_url         = "https://pacer.example.org" # messages link to the job's page
+//	[notify.smtp]
+//	host = "smtp.example.org"
+//	port = 587                        # default; STARTTLS whenever the server offers it
+//	from = "pacer@example.org"
+//	username = "pacer"                # optional; password_env or password_file then
+//	password_env = "PACER_SMTP_PASSWORD"
+//	ca_file = "/etc/pacer/smtp-ca.pem" # optional: trust this CA instead of the system's
 type fileConfig struct {
 	Credentials map[string]credentialConfig `toml:"credentials"`
 	Pools       map[string]poolConfig       `toml:"pools"`
 	HTTP        httpConfig                  `toml:"http"`
+	Notify      notifyConfig                `toml:"notify"`
 }
 
 // httpConfig configures the http_get kind.
@@ -66,6 +79,9 @@ type settings struct {
 	pools jobs.Pools
 	// allowHosts are the hosts http_get jobs may reach; none refuses them all.
 	allowHosts []string
+	// notify is the [notify] table, checked; its secrets are read by
+	// notifyConfig.notifier, in the processes that send.
+	notify notifyConfig
 }
 
 type credentialConfig struct {
@@ -101,7 +117,7 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 			keys[i] = k.String()
 		}
 		sort.Strings(keys)
-		return settings{}, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, header, quota, quotas.name, quotas.limit, quotas.sliding; pools.<name>.credentials; http.allow_hosts)", strings.Join(keys, ", "))
+		return settings{}, fmt.Errorf("config: unknown key %s (known: credentials.<name>.token_env, token_file, header, quota, quotas.name, quotas.limit, quotas.sliding; pools.<name>.credentials; http.allow_hosts; notify.allow_hosts, webhook_secret_env, webhook_secret_file, public_url, smtp.host, smtp.port, smtp.from, smtp.username, smtp.password_env, smtp.password_file, smtp.ca_file)", strings.Join(keys, ", "))
 	}
 	if len(fc.Credentials) == 0 {
 		return settings{}, fmt.Errorf("config: no [credentials.<name>] declared")
@@ -198,7 +214,10 @@ func parseConfig(data []byte, getenv func(string) string, readFile func(string) 
 		}
 		return settings{}, fmt.Errorf("config: http.%w", err)
 	}
-	return settings{creds: creds, pools: pools, allowHosts: fc.HTTP.AllowHosts}, nil
+	if err := fc.Notify.check(); err != nil {
+		return settings{}, fmt.Errorf("config: notify.%w", err)
+	}
+	return settings{creds: creds, pools: pools, allowHosts: fc.HTTP.AllowHosts, notify: fc.Notify}, nil
 }
 
 // checkHeaderName checks a credential's header: an HTTP header name (RFC

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/pacerhq/pacer/jobs"
@@ -61,17 +62,24 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	// The demo credential talks to the sandbox mounted below; a config file
 	// adds (or replaces) real credentials.
 	creds := jobs.Credentials{"demo": {Name: "demo", Token: demoToken, Quotas: []ratelimit.Quota{{Key: "demo", Limit: limit, Window: window}}}}
+	var notifyFile notifyConfig // none without a config file: no job may name a target
 	if o.configPath != "" {
 		cfg, err := loadConfig(o.configPath, getenv)
 		if err != nil {
 			ln.Close()
 			return err
 		}
+		notifyFile = cfg.notify
 		for name, c := range cfg.creds {
 			creds[name] = c
 		}
 		o.pools = cfg.pools
 		o.allowHosts = cfg.allowHosts
+	}
+	notifyCfg, err := notifyFile.senders(getenv, os.ReadFile, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	xAPIURL := o.xAPIURL
 	if !flagOrEnvSet(f, "x-api-url") {
@@ -119,8 +127,11 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	if c.worker, err = newWorker(&o, c.store, c.broker, kinds, creds, metrics, log); err != nil {
 		return fail(err)
 	}
-	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Pools: o.pools, Nudge: c.dispatcher.Nudge})
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Pools: o.pools, Notify: notifyFile.policy(), Nudge: c.dispatcher.Nudge})
 	if err != nil {
+		return fail(err)
+	}
+	if err := c.startNotifier(notifyCfg, reg); err != nil {
 		return fail(err)
 	}
 	if c.scheduler, err = newScheduler(&o, svc, reg, log); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/pacerhq/pacer/jobs"
@@ -50,6 +51,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// serve does send notifications: their secrets are read here.
+	notifyCfg, err := cfg.notify.senders(getenv, os.ReadFile, log)
+	if err != nil {
+		return err
+	}
 	creds := cfg.creds
 	kinds, err := newRegistry(o.xAPIURL, cfg.allowHosts...)
 	if err != nil {
@@ -79,8 +85,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if c.dispatcher, err = jobs.NewDispatcher(jobs.DispatcherConfig{Store: c.store, Broker: c.broker, RepublishAfter: o.republishAfter, Logger: log, Metrics: metrics}); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
-	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Pools: cfg.pools, Nudge: c.dispatcher.Nudge})
+	svc, err := jobs.NewService(jobs.ServiceConfig{Store: c.store, Kinds: kinds, Credentials: creds, Pools: cfg.pools, Notify: cfg.notify.policy(), Nudge: c.dispatcher.Nudge})
 	if err != nil {
+		return errors.Join(err, c.shutdown(0))
+	}
+	if err := c.startNotifier(notifyCfg, reg); err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
 	if c.scheduler, err = newScheduler(&o, svc, reg, log); err != nil {

@@ -20,7 +20,7 @@ import (
 // with -wait follows it with a progress bar until it ends.
 func cmdSubmit(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var cf clientFlags
-	var kind, credential, params, idsFile, ids string
+	var kind, credential, params, idsFile, ids, webhook, email string
 	var wait bool
 	var interval time.Duration
 	f := newFlagSet("submit", "submit [flags]", getenv, stderr)
@@ -30,6 +30,8 @@ func cmdSubmit(ctx context.Context, args []string, getenv func(string) string, s
 	f.String(&params, "params", "", "the kind's params as a JSON object, e.g. {\"tweet_fields\":[\"created_at\"]}")
 	f.String(&idsFile, "ids-file", "", "file of ids, one per line (blank lines and # comments ignored); - for standard input")
 	f.String(&ids, "ids", "", "ids given inline, comma-separated")
+	f.String(&webhook, "webhook", "", "a URL (on the config's [notify] allow_hosts) to POST a signed summary to when the job ends")
+	f.String(&email, "email", "", "an email address to mail when the job ends (the server needs [notify.smtp])")
 	f.Bool(&wait, "wait", false, "follow the job with a progress bar until it ends; exit 1 if it fails")
 	f.Duration(&interval, "interval", time.Second, "how often -wait polls")
 	if err := f.parse(args); err != nil {
@@ -65,7 +67,7 @@ func cmdSubmit(ctx context.Context, args []string, getenv func(string) string, s
 	mw := multipart.NewWriter(pw)
 	go func() {
 		err := func() error {
-			for _, kv := range [][2]string{{"kind", kind}, {"credential", credential}, {"params", params}, {"ids", strings.ReplaceAll(ids, ",", "\n")}} {
+			for _, kv := range [][2]string{{"kind", kind}, {"credential", credential}, {"params", params}, {"ids", strings.ReplaceAll(ids, ",", "\n")}, {"notify_webhook", webhook}, {"notify_email", email}} {
 				if kv[1] == "" {
 					continue
 				}

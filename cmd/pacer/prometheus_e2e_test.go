@@ -106,6 +106,10 @@ func TestPrometheusScrapesDashboards(t *testing.T) {
 		`count(pacer_worker_slots == 4) == 2`,
 		`max(pacer_broker_queue_consumers) == 2`,
 		`min(pacer_store_up) == 1`,
+		// The sandbox answers the fifth request of each second with
+		// remaining 0: the quota had no room for a while.
+		`sum(pacer_ratelimit_throttled_seconds_total{quota="e2e"}) > 0`,
+		`max(pacer_ratelimit_window_seconds{quota="e2e"}) == 1`,
 		`count(pacer_build_info) == 3`,
 	} {
 		prom.await(t, expr)

@@ -29,6 +29,16 @@ func readiness(s store.Store, b broker.Broker) func(context.Context) error {
 	}
 }
 
+// addHealth serves a worker's /healthz (the process is alive) and /readyz
+// (ready says it can work) on mux, beside its /metrics.
+func addHealth(mux *http.ServeMux, ready func(context.Context) error, log *slog.Logger) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", readyHandler(ready, log))
+}
+
 // readyHandler answers 200 "ready" while ready returns nil within 5 s, and
 // 503 otherwise; the reason goes to the log (at Warn: an orchestrator's
 // probe handles it), never to the wire, since it may name a host.

@@ -90,8 +90,7 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 			ErrorHandling: promhttp.ContinueOnError,
 			ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}))
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-		mux.HandleFunc("GET /readyz", readyHandler(readiness(c.store, c.broker), log))
+		addHealth(mux, readiness(c.store, c.broker), log)
 		c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	}
 	if err := c.start(ctx); err != nil {

@@ -38,6 +38,10 @@ type ScheduleSpec struct {
 	// Missed is "catch_up_once" (the default) or "skip".
 	Missed string `json:"missed,omitempty"`
 	Paused bool   `json:"paused,omitempty"`
+	// NotifyWebhook and NotifyEmail are passed to each run's job, checked
+	// as a submission's are.
+	NotifyWebhook string `json:"notify_webhook,omitempty"`
+	NotifyEmail   string `json:"notify_email,omitempty"`
 }
 
 // specOf returns the spec a stored schedule was made from.
@@ -45,6 +49,7 @@ func specOf(s store.Schedule) ScheduleSpec {
 	spec := ScheduleSpec{
 		Name: s.Name, Kind: s.Kind, Credential: s.Credential, Params: json.RawMessage(s.Params), Items: s.Items,
 		Cron: s.Cron, TimeZone: s.TimeZone, Overlap: string(s.Overlap), Missed: string(s.Missed), Paused: s.Paused,
+		NotifyWebhook: s.NotifyWebhook, NotifyEmail: s.NotifyEmail,
 	}
 	if s.Every > 0 {
 		spec.Every = s.Every.String()
@@ -88,23 +93,33 @@ func timing(spec ScheduleSpec, minInterval time.Duration) (store.Schedule, error
 			return s, err
 		}
 	}
-	switch o := store.OverlapPolicy(strings.TrimSpace(spec.Overlap)); o {
-	case "":
-		s.Overlap = store.OverlapSkip
-	case store.OverlapSkip, store.OverlapQueue:
-		s.Overlap = o
-	default:
-		return s, Invalid("overlap", "%q is not skip or queue", clipText(spec.Overlap, 40))
+	overlap, err := oneOf("overlap", spec.Overlap, store.OverlapSkip, store.OverlapQueue)
+	if err != nil {
+		return s, err
 	}
-	switch m := store.MissedPolicy(strings.TrimSpace(spec.Missed)); m {
-	case "":
-		s.Missed = store.MissedCatchUpOnce
-	case store.MissedCatchUpOnce, store.MissedSkip:
-		s.Missed = m
-	default:
-		return s, Invalid("missed", "%q is not catch_up_once or skip", clipText(spec.Missed, 40))
+	missed, err := oneOf("missed", spec.Missed, store.MissedCatchUpOnce, store.MissedSkip)
+	if err != nil {
+		return s, err
 	}
+	s.Overlap, s.Missed = overlap, missed
 	return s, nil
+}
+
+// oneOf reads a policy: "" is the first of allowed (the default), and a
+// value not allowed is a *ValidationError for field.
+func oneOf[T ~string](field, value string, allowed ...T) (T, error) {
+	v := T(strings.TrimSpace(value))
+	if v == "" {
+		return allowed[0], nil
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+		names[i] = string(a)
+	}
+	return "", Invalid(field, "%q is not %s", clipText(value, 40), strings.Join(names, " or "))
 }
 
 // loadZone loads an IANA time zone; "Local" is refused, since it means

@@ -63,6 +63,10 @@ type Schedule struct {
 	Overlap OverlapPolicy `db:"overlap"`
 	Missed  MissedPolicy  `db:"missed"`
 	Paused  bool          `db:"paused"`
+	// NotifyWebhook and NotifyEmail are passed to each run's job ("" for
+	// none).
+	NotifyWebhook string `db:"notify_webhook"`
+	NotifyEmail   string `db:"notify_email"`
 	// NextDue is the next time the schedule falls due.
 	NextDue time.Time `db:"next_due"`
 	// LastError says why the scheduler paused the schedule (its cron has no

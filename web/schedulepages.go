@@ -18,6 +18,7 @@ func specFromForm(r *http.Request) jobs.ScheduleSpec {
 		Items: strings.ReplaceAll(r.PostFormValue("ids"), "\r\n", "\n"), Every: r.PostFormValue("every"),
 		Cron: r.PostFormValue("cron"), TimeZone: r.PostFormValue("time_zone"), Overlap: r.PostFormValue("overlap"),
 		Missed: r.PostFormValue("missed"), Paused: r.PostFormValue("paused") != "",
+		NotifyWebhook: r.PostFormValue("notify_webhook"), NotifyEmail: r.PostFormValue("notify_email"),
 	}
 	if p := strings.TrimSpace(r.PostFormValue("params")); p != "" {
 		spec.Params = json.RawMessage(p)

@@ -13,7 +13,7 @@ import (
 )
 
 const scheduleColumns = `id, name, kind, credential, params, items, every_ns, cron, time_zone,
-	overlap, missed, paused, next_due, last_error, created_at, updated_at`
+	overlap, missed, paused, next_due, last_error, created_at, updated_at, notify_webhook, notify_email`
 
 const runColumns = `id, schedule_id, due_at, state, job_id, error, lease_owner, lease_until, created_at, updated_at`
 
@@ -41,11 +41,11 @@ func (db *DB) CreateSchedule(ctx context.Context, s store.Schedule, now time.Tim
 	var out store.Schedule
 	err := sqlx.GetContext(ctx, db.db, &out, `
 		INSERT INTO schedules (name, kind, credential, params, items, every_ns, cron, time_zone,
-		    overlap, missed, paused, next_due, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+		    overlap, missed, paused, next_due, created_at, updated_at, notify_webhook, notify_email)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)
 		RETURNING `+scheduleColumns,
 		s.Name, s.Kind, s.Credential, string(s.Params), s.Items, int64(s.Every), s.Cron, s.TimeZone,
-		string(s.Overlap), string(s.Missed), s.Paused, micro(s.NextDue), now)
+		string(s.Overlap), string(s.Missed), s.Paused, micro(s.NextDue), now, s.NotifyWebhook, s.NotifyEmail)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("create schedule %q: %w", s.Name, mapErr(ctx, err))
 	}
@@ -61,11 +61,11 @@ func (db *DB) UpdateSchedule(ctx context.Context, s store.Schedule, now time.Tim
 	err := sqlx.GetContext(ctx, db.db, &out, `
 		UPDATE schedules SET name = $2, kind = $3, credential = $4, params = $5, items = $6,
 		    every_ns = $7, cron = $8, time_zone = $9, overlap = $10, missed = $11, paused = $12,
-		    next_due = $13, last_error = '', updated_at = $14
+		    next_due = $13, last_error = '', updated_at = $14, notify_webhook = $15, notify_email = $16
 		WHERE id = $1
 		RETURNING `+scheduleColumns,
 		s.ID, s.Name, s.Kind, s.Credential, string(s.Params), s.Items, int64(s.Every), s.Cron, s.TimeZone,
-		string(s.Overlap), string(s.Missed), s.Paused, micro(s.NextDue), micro(now))
+		string(s.Overlap), string(s.Missed), s.Paused, micro(s.NextDue), micro(now), s.NotifyWebhook, s.NotifyEmail)
 	if err != nil {
 		return store.Schedule{}, fmt.Errorf("update schedule %d: %w", s.ID, mapErr(ctx, err))
 	}

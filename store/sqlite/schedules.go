@@ -11,7 +11,7 @@ import (
 )
 
 const scheduleColumns = `id, name, kind, credential, params, items, every_ns, cron, time_zone,
-	overlap, missed, paused, next_due, last_error, created_at, updated_at`
+	overlap, missed, paused, next_due, last_error, created_at, updated_at, notify_webhook, notify_email`
 
 const runColumns = `id, schedule_id, due_at, state, job_id, error, lease_owner, lease_until, created_at, updated_at`
 
@@ -24,7 +24,7 @@ func scanSchedule(sc scanner) (store.Schedule, error) {
 		next, created, update int64
 	)
 	if err := sc.Scan(&s.ID, &s.Name, &s.Kind, &s.Credential, &params, &s.Items, &every, &s.Cron, &s.TimeZone,
-		&s.Overlap, &s.Missed, &paused, &next, &s.LastError, &created, &update); err != nil {
+		&s.Overlap, &s.Missed, &paused, &next, &s.LastError, &created, &update, &s.NotifyWebhook, &s.NotifyEmail); err != nil {
 		return store.Schedule{}, err
 	}
 	s.Params = []byte(params)
@@ -86,11 +86,12 @@ func (db *DB) CreateSchedule(ctx context.Context, s store.Schedule, now time.Tim
 		var err error
 		out, err = scanSchedule(tx.QueryRowContext(ctx, `
 			INSERT INTO schedules (name, kind, credential, params, items, every_ns, cron, time_zone,
-			    overlap, missed, paused, next_due, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			    overlap, missed, paused, next_due, created_at, updated_at, notify_webhook, notify_email)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+scheduleColumns,
 			s.Name, s.Kind, s.Credential, string(s.Params), s.Items, int64(s.Every), s.Cron, s.TimeZone,
-			string(s.Overlap), string(s.Missed), boolInt(s.Paused), toDB(s.NextDue), toDB(now), toDB(now)))
+			string(s.Overlap), string(s.Missed), boolInt(s.Paused), toDB(s.NextDue), toDB(now), toDB(now),
+			s.NotifyWebhook, s.NotifyEmail))
 		return err
 	})
 	if err != nil {
@@ -110,11 +111,12 @@ func (db *DB) UpdateSchedule(ctx context.Context, s store.Schedule, now time.Tim
 		out, err = scanSchedule(tx.QueryRowContext(ctx, `
 			UPDATE schedules SET name = ?, kind = ?, credential = ?, params = ?, items = ?,
 			    every_ns = ?, cron = ?, time_zone = ?, overlap = ?, missed = ?, paused = ?,
-			    next_due = ?, last_error = '', updated_at = ?
+			    next_due = ?, last_error = '', updated_at = ?, notify_webhook = ?, notify_email = ?
 			WHERE id = ?
 			RETURNING `+scheduleColumns,
 			s.Name, s.Kind, s.Credential, string(s.Params), s.Items, int64(s.Every), s.Cron, s.TimeZone,
-			string(s.Overlap), string(s.Missed), boolInt(s.Paused), toDB(s.NextDue), toDB(now), s.ID))
+			string(s.Overlap), string(s.Missed), boolInt(s.Paused), toDB(s.NextDue), toDB(now),
+			s.NotifyWebhook, s.NotifyEmail, s.ID))
 		return err
 	})
 	if err != nil {

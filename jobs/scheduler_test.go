@@ -328,3 +328,40 @@ func TestScheduleUsage(t *testing.T) {
 		t.Fatalf("usage after pausing = %+v, want no warning", u)
 	}
 }
+
+// TestSchedulerStartStop: Stop before Start, Start and Stop twice; the loop
+// fires a due schedule on its own, and leaves no goroutine behind (TestMain
+// checks for leaks).
+func TestSchedulerStartStop(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigConfig{})
+	c := &clock{t: schedT0}
+	sc := newScheduler(t, r, c)
+	ctx := t.Context()
+	if err := sc.Stop(ctx); err != nil {
+		t.Fatalf("Stop before Start: %v", err)
+	}
+	s, err := sc.Create(ctx, jobs.ScheduleSpec{Name: "s", Kind: "tweet_lookup", Credential: "main", Items: ids(3), Every: "1m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := sc.Start(ctx); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+	}
+	c.set(s.NextDue)
+	sc.Nudge()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(firedJobs(t, r.store, s.ID)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop did not fire the due schedule")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for range 2 {
+		if err := sc.Stop(ctx); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+	}
+}

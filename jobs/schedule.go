@@ -93,23 +93,33 @@ func timing(spec ScheduleSpec, minInterval time.Duration) (store.Schedule, error
 			return s, err
 		}
 	}
-	switch o := store.OverlapPolicy(strings.TrimSpace(spec.Overlap)); o {
-	case "":
-		s.Overlap = store.OverlapSkip
-	case store.OverlapSkip, store.OverlapQueue:
-		s.Overlap = o
-	default:
-		return s, Invalid("overlap", "%q is not skip or queue", clipText(spec.Overlap, 40))
+	overlap, err := oneOf("overlap", spec.Overlap, store.OverlapSkip, store.OverlapQueue)
+	if err != nil {
+		return s, err
 	}
-	switch m := store.MissedPolicy(strings.TrimSpace(spec.Missed)); m {
-	case "":
-		s.Missed = store.MissedCatchUpOnce
-	case store.MissedCatchUpOnce, store.MissedSkip:
-		s.Missed = m
-	default:
-		return s, Invalid("missed", "%q is not catch_up_once or skip", clipText(spec.Missed, 40))
+	missed, err := oneOf("missed", spec.Missed, store.MissedCatchUpOnce, store.MissedSkip)
+	if err != nil {
+		return s, err
 	}
+	s.Overlap, s.Missed = overlap, missed
 	return s, nil
+}
+
+// oneOf reads a policy: "" is the first of allowed (the default), and a
+// value not allowed is a *ValidationError for field.
+func oneOf[T ~string](field, value string, allowed ...T) (T, error) {
+	v := T(strings.TrimSpace(value))
+	if v == "" {
+		return allowed[0], nil
+	}
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+		names[i] = string(a)
+	}
+	return "", Invalid(field, "%q is not %s", clipText(value, 40), strings.Join(names, " or "))
 }
 
 // loadZone loads an IANA time zone; "Local" is refused, since it means

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,11 +90,7 @@ type Scheduler struct {
 	cfg   SchedulerConfig
 	store store.Store
 	nudge chan struct{}
-
-	mu      sync.Mutex
-	started bool
-	stop    context.CancelFunc
-	done    chan struct{}
+	run   runner
 }
 
 // NewScheduler returns a Scheduler for cfg.
@@ -133,39 +128,14 @@ func (s *Scheduler) MinInterval() time.Duration { return s.cfg.MinInterval }
 
 // Start runs the scheduling loop until Stop or until ctx ends.
 func (s *Scheduler) Start(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return nil
-	}
-	ctx, s.stop = context.WithCancel(ctx)
-	s.started, s.done = true, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		s.loop(ctx)
-	}()
+	s.run.start(ctx, s.loop)
 	return nil
 }
 
 // Stop ends the loop and waits for a round in progress to finish, or for
 // ctx to end. A run leased but not fired is taken over by another scheduler
 // once its lease ends.
-func (s *Scheduler) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.started {
-		s.mu.Unlock()
-		return nil
-	}
-	s.stop()
-	done := s.done
-	s.mu.Unlock()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Scheduler) Stop(ctx context.Context) error { return s.run.halt(ctx) }
 
 // loop fires what is due, then waits for the next due time, a Tick at
 // most (a schedule made in another process is seen within a Tick), or a

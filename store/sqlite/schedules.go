@@ -195,6 +195,26 @@ func (db *DB) FireDue(ctx context.Context, f store.FireDue) (store.FireResult, e
 	f.Now, f.LeaseUntil = micro(f.Now), micro(f.LeaseUntil)
 	now := toDB(f.Now)
 	var res store.FireResult
+	// Most rounds find nothing to do: find that out on a reader, so that a
+	// scheduler's round each second does not take the one write lock that
+	// the workers' commits queue for.
+	var (
+		work bool
+		next sql.NullInt64
+	)
+	if err := db.rdb.QueryRowContext(ctx, `
+		SELECT EXISTS (SELECT 1 FROM schedules s WHERE paused = 0 AND (next_due <= ?1 OR EXISTS (
+		           SELECT 1 FROM schedule_runs r WHERE r.schedule_id = s.id
+		             AND (r.state = 'queued' OR (r.state = 'pending' AND r.lease_until <= ?1))))),
+		       (SELECT min(next_due) FROM schedules WHERE paused = 0)`, now).Scan(&work, &next); err != nil {
+		return store.FireResult{}, fmt.Errorf("fire due: %w", mapErr(ctx, err))
+	}
+	if !work {
+		if next.Valid {
+			res.NextDue = fromDB(next.Int64)
+		}
+		return res, nil
+	}
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		res = store.FireResult{}
 		rows, err := tx.QueryContext(ctx, `

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/pacerhq/pacer/jobs"
 	"github.com/pacerhq/pacer/jobs/tweets"
 	"github.com/pacerhq/pacer/ratelimit"
@@ -363,5 +366,45 @@ func TestSchedulerStartStop(t *testing.T) {
 		if err := sc.Stop(ctx); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
+	}
+}
+
+// TestScheduleMetrics: the counter's three outcomes start at zero, count
+// what FireOnce decides, and pass promlint.
+func TestScheduleMetrics(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigConfig{})
+	reg := prometheus.NewRegistry()
+	c := &clock{t: schedT0}
+	sc, err := jobs.NewScheduler(jobs.SchedulerConfig{Service: r.service, NowFunc: c.now, Metrics: jobs.NewScheduleMetrics(reg),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(reg, "pacer_schedule_runs_total"); n != 3 {
+		t.Fatalf("%d series at start, want 3", n)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Fatalf("lint: %v %+v", err, problems)
+	}
+	s, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: "s", Kind: "tweet_lookup", Credential: "main", Items: ids(3), Every: "1m", Missed: "skip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.set(s.NextDue)
+	fireOnce(t, sc) // fired
+	c.set(s.NextDue.Add(time.Minute))
+	fireOnce(t, sc) // skipped: the job was never run, so it still goes
+	c.set(s.NextDue.Add(5 * time.Minute))
+	fireOnce(t, sc) // skipped: busy, and missed
+	want := `
+# HELP pacer_schedule_runs_total Schedule due times decided by this process, by outcome (fired, skipped, failed).
+# TYPE pacer_schedule_runs_total counter
+pacer_schedule_runs_total{outcome="failed"} 0
+pacer_schedule_runs_total{outcome="fired"} 1
+pacer_schedule_runs_total{outcome="skipped"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "pacer_schedule_runs_total"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -50,6 +50,7 @@ var owners = map[string][]string{
 	"golang.org/x/time/rate":         {"ratelimit"},
 	"modernc.org/sqlite":             {"store/sqlite"},
 	"github.com/pressly/goose":       {"store/postgres", "store/sqlite"},
+	"github.com/adhocore/gronx":      {"jobs"},
 }
 
 type listed struct {

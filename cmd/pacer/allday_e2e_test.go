@@ -146,12 +146,11 @@ quota = "10/1s"
 	rmq.ctl("start_app")
 	rabbitBack := time.Now()
 	phase("rabbitmqctl start_app returned")
-	_, _, running := p.snapshot()
-	base := p.tasksDone()
+	base, _, running := p.snapshot()
 	if running == 0 {
 		t.Fatal("every job ended before RabbitMQ came back: the restart tested nothing")
 	}
-	rabbitTask := p.waitFor("a task done after RabbitMQ came back", 2*time.Minute, func(int64, int64, int) bool { return p.tasksDone() > base })
+	rabbitTask := p.waitFor("a task done after RabbitMQ came back", 2*time.Minute, func(done, _ int64, _ int) bool { return done > base })
 	waitReadiness(t, readyURLs, http.StatusOK, time.Minute)
 	rabbitReady := time.Since(rabbitBack)
 	var rabbitReconnects []time.Duration
@@ -169,12 +168,11 @@ quota = "10/1s"
 	pg.start()
 	pgBack := time.Now()
 	phase("postgres accepts connections")
-	_, _, running = p.snapshot()
-	base = p.tasksDone()
+	base, _, running = p.snapshot()
 	if running == 0 {
 		t.Fatal("every job ended before PostgreSQL came back: the restart tested nothing")
 	}
-	pgTask := p.waitFor("a task done after PostgreSQL came back", 2*time.Minute, func(int64, int64, int) bool { return p.tasksDone() > base })
+	pgTask := p.waitFor("a task done after PostgreSQL came back", 2*time.Minute, func(done, _ int64, _ int) bool { return done > base })
 	waitReadiness(t, readyURLs, http.StatusOK, time.Minute)
 	pgReady := time.Since(pgBack)
 
@@ -297,8 +295,9 @@ func (p *progressPoll) job(id int64) web.JobView {
 	return v
 }
 
-// snapshot returns the items done and planned over all jobs, and how many
-// jobs are still running, from the newest answers it got.
+// snapshot returns the tasks done and planned over all jobs (tasks, not
+// items: a followers page is a thousand items, a lookup a hundred), and how
+// many jobs are still running, from the newest answers it got.
 func (p *progressPoll) snapshot() (done, total int64, running int) {
 	if p.last == nil {
 		p.last = map[int64]web.JobView{}
@@ -313,22 +312,13 @@ func (p *progressPoll) snapshot() (done, total int64, running int) {
 			resp.Body.Close()
 		}
 		v, ok := p.last[id]
-		done += v.ItemsDone
-		total += v.ItemsTotal
+		done += v.TasksDone
+		total += v.TasksTotal
 		if !ok || (v.State != "succeeded" && v.State != "failed" && v.State != "cancelled") {
 			running++
 		}
 	}
 	return done, total, running
-}
-
-// tasksDone is the tasks done over all jobs, as of the last snapshot.
-func (p *progressPoll) tasksDone() int64 {
-	var n int64
-	for _, v := range p.last {
-		n += v.TasksDone
-	}
-	return n
 }
 
 // waitFor polls until cond holds and returns when it first did.
@@ -341,7 +331,7 @@ func (p *progressPoll) waitFor(what string, timeout time.Duration, cond func(don
 			return time.Now()
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("not %s within %s: %d of %d items, %d jobs running: %+v", what, timeout, done, total, running, p.last)
+			p.t.Fatalf("not %s within %s: %d of %d tasks, %d jobs running: %+v", what, timeout, done, total, running, p.last)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

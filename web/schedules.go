@@ -111,27 +111,18 @@ func (s *Server) scheduleView(ctx context.Context, sc store.Schedule, runs int) 
 
 var errNoSchedules = errors.New("schedules are not enabled in this process")
 
-// scheduleError maps a missing schedule to a 404 that says so; anything
-// else is mapped as for jobs.
-func scheduleError(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &notFoundError{what: "schedule"}
-	}
-	if errors.Is(err, errNoSchedules) {
-		return &notFoundError{what: "schedules"}
-	}
-	return err
-}
-
-// notFoundError is a 404 about something other than a job.
-type notFoundError struct{ what string }
-
-func (e *notFoundError) Error() string { return "no such " + e.what }
-
+// scheduleFail answers err: a missing schedule, or schedules not enabled,
+// is a 404 that says so; anything else is mapped as for jobs. page says
+// whether to answer with a page or JSON.
 func (s *Server) scheduleFail(w http.ResponseWriter, r *http.Request, err error, page bool) {
-	var nf *notFoundError
-	if errors.As(scheduleError(err), &nf) {
-		ve := &jobs.ValidationError{Field: "id", Reason: nf.Error()}
+	var ve *jobs.ValidationError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ve = &jobs.ValidationError{Field: "id", Reason: "no such schedule"}
+	case errors.Is(err, errNoSchedules):
+		ve = &jobs.ValidationError{Reason: errNoSchedules.Error()}
+	}
+	if ve != nil {
 		if page {
 			s.render(w, r, http.StatusNotFound, "error.html", map[string]any{"Title": "Not found", "Error": ve})
 			return

@@ -230,6 +230,39 @@ func TestScheduleRefusedAtTheDoor(t *testing.T) {
 		t.Fatalf("schedules: %v\n%s%s", err, out, errOut)
 	}
 	sid := strings.TrimPrefix(resp.Request.URL.Path, "/schedules/")
+	// The API: PUT replaces it (the name and the interval here), an
+	// unknown id is a 404 naming the id.
+	put, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, server+"/api/v1/schedules/"+sid,
+		strings.NewReader(`{"name":"nightly","kind":"tweet_lookup","credential":"demo","items":"20\n","every":"2h"}`))
+	put.Header.Set("Authorization", "Bearer "+testAdminToken)
+	var updated struct {
+		Every string `json:"every"`
+		Cron  string `json:"cron"`
+		Items int    `json:"items"`
+	}
+	if resp, err := http.DefaultClient.Do(put); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT: %v %v", err, resp)
+	} else {
+		json.NewDecoder(resp.Body).Decode(&updated)
+		resp.Body.Close()
+	}
+	if updated.Every != "2h0m0s" || updated.Cron != "" || updated.Items != 1 {
+		t.Fatalf("PUT gave %+v", updated)
+	}
+	get, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, server+"/api/v1/schedules/99999", nil)
+	get.Header.Set("Authorization", "Bearer "+testAdminToken)
+	if resp, err := http.DefaultClient.Do(get); err != nil {
+		t.Fatal(err)
+	} else {
+		var e struct {
+			Error struct{ Field, Reason string }
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || e.Error.Field != "id" || e.Error.Reason != "no such schedule" {
+			t.Fatalf("GET of an unknown schedule: %d %+v", resp.StatusCode, e)
+		}
+	}
 	for _, action := range []string{"pause", "resume", "delete"} {
 		if out, errOut, err := cliEnv(t, env, "schedule", action, "-server", server, sid); err != nil {
 			t.Fatalf("schedule %s: %v\n%s%s", action, err, out, errOut)

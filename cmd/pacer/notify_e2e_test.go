@@ -105,6 +105,36 @@ ca_file = %q
 
 	accepted := receiver.WaitAccepted(t, 2, time.Minute)
 	mails := smtpSrv.WaitMails(t, 2, time.Minute)
+	// /metrics counts what the loop recorded: two refused attempts, then
+	// two POSTs and two emails sent.
+	want := []string{
+		`pacer_notifications_total{channel="webhook",outcome="retried"} 2`,
+		`pacer_notifications_total{channel="webhook",outcome="sent"} 2`,
+		`pacer_notifications_total{channel="email",outcome="sent"} 2`,
+		`pacer_notifications_total{channel="email",outcome="failed"} 0`,
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(server + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(string(body), w+"\n") {
+				missing = w
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %s", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	stop() // the notifier settles what it sent before run returns
 
 	states := map[string]string{}

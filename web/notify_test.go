@@ -98,3 +98,32 @@ func TestSubmitNotifyNotConfigured(t *testing.T) {
 		t.Fatalf("%s %s", resp.Status, body)
 	}
 }
+
+func TestJobPageShowsNotifications(t *testing.T) {
+	e := newEnv(t, withNotify(t))
+	resp, body := e.do(t, "POST", "/api/v1/jobs", "application/json", strings.NewReader(
+		`{"kind":"tweet_lookup","credential":"demo","ids":["20"],"notify_webhook":"https://hooks.example.org/p?token=s3cret","notify_email":"owner@example.org"}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("submit: %s %s", resp.Status, body)
+	}
+	_, page := e.do(t, "GET", "/jobs/1", "", nil)
+	if !strings.Contains(page, `<table id="notifications">`) || !strings.Contains(page, "https://hooks.example.org/p</td>") ||
+		!strings.Contains(page, "owner@example.org") || strings.Count(page, "at the end") != 2 {
+		t.Fatalf("job page before the end:\n%s", page)
+	}
+	if resp, body := e.do(t, "POST", "/api/v1/jobs/1/cancel", "", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("cancel: %s %s", resp.Status, body)
+	}
+	_, page = e.do(t, "GET", "/jobs/1", "", nil)
+	if strings.Count(page, "<td>pending, next try") != 2 {
+		t.Fatalf("job page after cancel:\n%s", page)
+	}
+	if strings.Contains(page, "s3cret") {
+		t.Fatal("the webhook's query reached the page")
+	}
+	// A job that names nothing shows no notifications.
+	e.do(t, "POST", "/api/v1/jobs", "application/json", strings.NewReader(`{"kind":"tweet_lookup","credential":"demo","ids":["21"]}`))
+	if _, page := e.do(t, "GET", "/jobs/2", "", nil); strings.Contains(page, `id="notifications"`) {
+		t.Fatal("a job without targets shows a notifications table")
+	}
+}

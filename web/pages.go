@@ -118,6 +118,11 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 		s.pageFail(w, r, err)
 		return
 	}
+	notes, err := s.notifications(ctx, job)
+	if err != nil {
+		s.pageFail(w, r, err)
+		return
+	}
 	errs := make([]erroredTask, len(errored))
 	for i, t := range errored {
 		errs[i] = erroredTask{Task: t, Items: s.taskItems(job.Kind, t.Payload)}
@@ -136,7 +141,7 @@ func (s *Server) pageJob(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "job.html", map[string]any{
 		"Title": "Job " + strconv.FormatInt(id, 10), "Job": s.view(r.Context(), job),
-		"Results": results, "TaskCounts": tasks, "Errored": errs,
+		"Results": results, "TaskCounts": tasks, "Errored": errs, "Notifications": notes,
 		"Next": next, "After": f.AfterKey, "Status": f.Status, "Refresh": live != "", "Live": live,
 	})
 }

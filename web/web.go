@@ -79,6 +79,7 @@ type Reader interface {
 	ListErroredTasks(ctx context.Context, jobID int64, limit int) ([]store.Task, error)
 	ListRetiredCredentials(ctx context.Context) ([]store.RetiredCredential, error)
 	ListInstances(ctx context.Context, jobID int64, afterKey, afterAnnotator string, limit int) ([]store.Instance, error)
+	ListNotifications(ctx context.Context, jobID int64) ([]store.Notification, error)
 }
 
 // Config configures the web handler.

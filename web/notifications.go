@@ -1,0 +1,67 @@
+package web
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"github.com/pacerhq/pacer/store"
+)
+
+// NotificationView is one channel of a job's word of its ending, as the job
+// page shows it.
+type NotificationView struct {
+	Channel   store.Channel
+	To        string // the webhook's scheme, host and path (its query may hold a token), or the address
+	State     string // pending, sent, failed, or "at the end" before the job ends
+	Attempts  int
+	LastError string
+	RunAt     *time.Time // the next attempt, while pending
+	DoneAt    *time.Time
+}
+
+// notifications lists what job j named and how delivering it went.
+func (s *Server) notifications(ctx context.Context, j store.Job) ([]NotificationView, error) {
+	if j.NotifyWebhook == "" && j.NotifyEmail == "" {
+		return nil, nil
+	}
+	rows, err := s.cfg.Reader.ListNotifications(ctx, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	byChannel := map[store.Channel]store.Notification{}
+	for _, n := range rows {
+		byChannel[n.Channel] = n
+	}
+	var out []NotificationView
+	for _, c := range []struct {
+		channel store.Channel
+		target  string
+	}{{store.ChannelWebhook, j.NotifyWebhook}, {store.ChannelEmail, j.NotifyEmail}} {
+		if c.target == "" {
+			continue
+		}
+		v := NotificationView{Channel: c.channel, To: c.target, State: "at the end"}
+		if c.channel == store.ChannelWebhook {
+			v.To = shortURL(c.target)
+		}
+		if n, ok := byChannel[c.channel]; ok {
+			v.State, v.Attempts, v.LastError, v.DoneAt = string(n.State), n.Attempts, n.LastError, n.DoneAt
+			if n.State == store.NotificationPending {
+				v.RunAt = &n.RunAt
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// shortURL is raw without user info, query and fragment.
+func shortURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(a webhook)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
+	return u.String()
+}

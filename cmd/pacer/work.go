@@ -26,7 +26,7 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 	o.kindFlags(f)
 	o.workerFlags(f)
 	o.graceFlag(f)
-	f.String(&metricsListen, "metrics-listen", defaultWorkerMetricsListen, "address for this worker's /metrics and /healthz (any interface: they show no per-job data); -metrics-listen \"\" for none")
+	f.String(&metricsListen, "metrics-listen", defaultWorkerMetricsListen, "address for this worker's /metrics, /healthz and /readyz (any interface: they show no per-job data); -metrics-listen \"\" for none")
 	o.managementURLFlag(f)
 	if err := f.parse(args); err != nil {
 		return err

@@ -19,11 +19,18 @@ import (
 // Incremental is a Kind whose recurring runs carry a high-water mark, so
 // that each run of a schedule fetches only what is new (X's since_id for a
 // user's tweets). Advance returns params for the next run: params (the
-// schedule's, already prepared) moved past mark, the highest item key the
-// previous run collected, and never behind prev, the params the previous
-// run had (nil for none); mark "" moves nothing.
+// schedule's, already prepared) moved past marks, the greatest item key
+// each task of the previous run stored, and never behind prev, the params
+// the previous run had (nil for none). No marks move nothing.
 type Incremental interface {
-	Advance(params, prev json.RawMessage, mark string) (json.RawMessage, error)
+	Advance(params, prev json.RawMessage, marks []Mark) (json.RawMessage, error)
+}
+
+// Mark is the greatest item key one task stored (keys compared as decimal
+// numbers compare), with the task's payload, which says whose it is.
+type Mark struct {
+	Payload json.RawMessage
+	Key     string
 }
 
 // Schedule run outcomes, the values of the outcome label of
@@ -265,13 +272,17 @@ func (s *Scheduler) runParams(ctx context.Context, f store.Firing) (json.RawMess
 	if err != nil {
 		return nil, fmt.Errorf("previous run's job %d: %w", *prev[0].JobID, err)
 	}
-	mark := ""
+	var marks []Mark
 	if job.State == store.JobSucceeded && job.ItemsFailed == 0 && job.TasksFailed == 0 {
-		if mark, err = s.store.LastResultKey(ctx, job.ID); err != nil {
+		found, err := s.store.ResultMarks(ctx, job.ID)
+		if err != nil {
 			return nil, err
 		}
+		for _, m := range found {
+			marks = append(marks, Mark{Payload: m.Payload, Key: m.Key})
+		}
 	}
-	return inc.Advance(params, json.RawMessage(job.Params), mark)
+	return inc.Advance(params, json.RawMessage(job.Params), marks)
 }
 
 // Check validates spec as Create would, without storing it, and returns the

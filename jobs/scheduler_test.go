@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -198,13 +199,18 @@ func TestScheduleMissedRuns(t *testing.T) {
 	}
 }
 
-// TestScheduleIncremental: a timeline schedule whose account gains tweets
-// between runs fetches only the new ones each run, and the store holds each
-// tweet once.
+// TestScheduleIncremental: a timeline schedule of two users, whose
+// accounts gain tweets between runs, fetches only the new ones each run,
+// user by user, and the store holds each tweet once. User b's new tweets
+// are older than a's newest: one since_id for both would miss them.
 func TestScheduleIncremental(t *testing.T) {
 	t.Parallel()
-	const user = 4242
-	r := newRig(t, rigConfig{sandbox: sandbox.Config{Users: map[uint64]sandbox.UserSpec{user: {Tweets: 25}}}})
+	const a = 4242
+	b := uint64(1)
+	for sandbox.UserTweetID(b, -10) >= sandbox.UserTweetID(a, 0) {
+		b++
+	}
+	r := newRig(t, rigConfig{sandbox: sandbox.Config{Users: map[uint64]sandbox.UserSpec{a: {Tweets: 25}, b: {Tweets: 7}}}})
 	upstream := httptest.NewServer(r.sandbox)
 	t.Cleanup(upstream.Close)
 	ut, err := tweets.NewUserTweets(tweets.Config{BaseURL: upstream.URL})
@@ -216,17 +222,20 @@ func TestScheduleIncremental(t *testing.T) {
 	c := &clock{t: schedT0}
 	sc := newScheduler(t, r, c)
 	s, err := sc.Create(t.Context(), jobs.ScheduleSpec{Name: "timeline", Kind: "user_tweets", Credential: "main",
-		Params: []byte(`{"max_results":10}`), Items: strconv.Itoa(user) + "\n", Every: "1m"})
+		Params: []byte(`{"max_results":10}`), Items: fmt.Sprintf("%d\n%d\n", a, b), Every: "1m"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}
+	newest := map[uint64]uint64{} // each user's newest tweet stored so far
 	due := s.NextDue
 	logged := 0
-	for i, add := range []int{0, 4, 0, 13} {
+	for i, add := range [][2]int{{0, 0}, {4, 0}, {0, 2}, {13, 1}} {
 		var added []uint64
-		if add > 0 {
-			added = r.sandbox.AddTweets(user, add)
+		for k, user := range []uint64{a, b} {
+			if add[k] > 0 {
+				added = append(added, r.sandbox.AddTweets(user, add[k])...)
+			}
 		}
 		c.set(due)
 		if n := fireOnce(t, sc); n != 1 {
@@ -234,17 +243,16 @@ func TestScheduleIncremental(t *testing.T) {
 		}
 		due = due.Add(time.Minute)
 		jobID := firedJobs(t, r.store, s.ID)[0]
-		j := r.waitFinished(t, jobID)
-		if j.State != store.JobSucceeded {
+		if j := r.waitFinished(t, jobID); j.State != store.JobSucceeded {
 			t.Fatalf("run %d: job %+v", i, j)
 		}
 		results, err := r.store.ListResults(t.Context(), jobID, store.ResultFilter{Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := add
+		want := add[0] + add[1]
 		if i == 0 {
-			want = 25
+			want = 25 + 7
 		}
 		if len(results) != want {
 			t.Fatalf("run %d stored %d tweets, want %d (the new ones)", i, len(results), want)
@@ -257,16 +265,19 @@ func TestScheduleIncremental(t *testing.T) {
 				t.Fatalf("run %d: added tweet %d stored %d times", i, id, seen[strconv.FormatUint(id, 10)])
 			}
 		}
-		// The sandbox's log: this run's requests asked only for what
-		// followed the previous run's newest tweet, and got only the new.
+		// The sandbox's log: this run asked for each user's tweets since
+		// that user's newest one, and got only the new.
 		log := r.sandbox.ListRequests()[logged:]
 		logged += len(log)
 		fetched := 0
 		for _, req := range log {
 			fetched += req.Count
-			if i > 0 && req.SinceID == 0 {
-				t.Fatalf("run %d asked without since_id: %+v", i, req)
+			if req.SinceID != newest[req.User] {
+				t.Fatalf("run %d asked for user %d since %d, want since its newest stored %d", i, req.User, req.SinceID, newest[req.User])
 			}
+		}
+		for _, req := range log {
+			newest[req.User] = max(newest[req.User], req.Newest)
 		}
 		if fetched != want {
 			t.Fatalf("run %d fetched %d tweets from the sandbox, want %d: %+v", i, fetched, want, log)
@@ -277,8 +288,8 @@ func TestScheduleIncremental(t *testing.T) {
 			t.Fatalf("tweet %s stored %d times", k, n)
 		}
 	}
-	if len(seen) != 25+4+13 {
-		t.Fatalf("%d distinct tweets stored, want %d", len(seen), 25+4+13)
+	if total := 25 + 7 + 4 + 2 + 13 + 1; len(seen) != total {
+		t.Fatalf("%d distinct tweets stored, want %d", len(seen), total)
 	}
 }
 

@@ -109,6 +109,14 @@ type ScheduleRun struct {
 	UpdatedAt  time.Time  `db:"updated_at"`
 }
 
+// ResultMark is the greatest ok result key that one task stored: see
+// [Store.ResultMarks].
+type ResultMark struct {
+	TaskID  int64  `db:"task_id"`
+	Payload []byte `db:"payload"` // the task's payload; nil for none
+	Key     string `db:"item_key"`
+}
+
 // RunFilter selects runs for ListScheduleRuns. The zero value lists the 50
 // newest runs of any state.
 type RunFilter struct {

@@ -489,11 +489,12 @@ type Store interface {
 	// refused), so that it is never fired. ErrConflict if it is not pending
 	// (it fired meanwhile); ErrNotFound if there is no such run.
 	FailRun(ctx context.Context, runID int64, reason string, now time.Time) error
-	// LastResultKey returns the greatest key among job jobID's ok results,
-	// comparing keys as decimal numbers compare (shorter first, then byte
-	// order): the high-water mark of an incremental schedule. "" if it has
-	// none.
-	LastResultKey(ctx context.Context, jobID int64) (string, error)
+	// ResultMarks returns, for each task of job jobID that stored ok
+	// results, its payload and the greatest key among them, comparing keys
+	// as decimal numbers compare (shorter first, then byte order), in task
+	// id order: the high-water marks of an incremental schedule (per user,
+	// for a timeline of several). None for a job without ok results.
+	ResultMarks(ctx context.Context, jobID int64) ([]ResultMark, error)
 }
 
 // QuotaState is what the ledger knows of one quota key at a time, as

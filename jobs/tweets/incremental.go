@@ -11,13 +11,15 @@ import (
 var _ jobs.Incremental = (*UserList)(nil)
 
 // Advance implements [jobs.Incremental] for user_tweets: it returns params
-// with since_id raised to the highest of params' own since_id, prev's (the
-// previous run's params) and mark (the highest tweet id the previous run
-// collected), so that the next run of a schedule fetches only tweets posted
-// since. A mark that is not a tweet id, or that would leave no id below
-// until_id, moves nothing. user_followers has no such bound: its params are
-// returned as they are.
-func (l *UserList) Advance(params, prev json.RawMessage, mark string) (json.RawMessage, error) {
+// with each user's since_ids entry raised to the newest tweet the previous
+// run stored for that user (marks, one per page task, whose payload names
+// the user), and never behind that user's entry in prev (the previous
+// run's params) or in params, so that the next run of a schedule fetches
+// only tweets posted since, user by user. Users the previous run stored
+// nothing for keep their entries. A mark that is not a tweet id, or a task
+// payload that names no user, moves nothing. user_followers has no such
+// bound: its params are returned as they are.
+func (l *UserList) Advance(params, prev json.RawMessage, marks []jobs.Mark) (json.RawMessage, error) {
 	if !l.spec.tweets {
 		return params, nil
 	}
@@ -25,20 +27,42 @@ func (l *UserList) Advance(params, prev json.RawMessage, mark string) (json.RawM
 	if err != nil {
 		return nil, err
 	}
-	since := idValue(p.SinceID)
-	if prev != nil {
-		if pp, err := parseListParams(l.spec, prev); err == nil {
-			since = max(since, idValue(pp.SinceID))
+	since := map[string]uint64{}
+	raise := func(user, id string) {
+		if v := idValue(id); v > since[user] {
+			since[user] = v
 		}
 	}
-	if m, ok, err := ParseIDLine(mark); err == nil && ok && m == mark {
-		since = max(since, idValue(m))
+	for u, id := range p.SinceIDs {
+		raise(u, id)
 	}
-	if until := idValue(p.UntilID); until != 0 && since+1 >= until {
-		return params, nil
+	if prev != nil {
+		if pp, err := parseListParams(l.spec, prev); err == nil {
+			for u, id := range pp.SinceIDs {
+				raise(u, id)
+			}
+		}
 	}
-	if since != 0 {
-		p.SinceID = strconv.FormatUint(since, 10)
+	for _, m := range marks {
+		var task pagePayload
+		if json.Unmarshal(m.Payload, &task) != nil {
+			continue
+		}
+		user, ok, err := ParseIDLine(task.UserID)
+		if id, idOK, idErr := ParseIDLine(m.Key); err == nil && ok && idErr == nil && idOK && id == m.Key {
+			raise(user, id)
+		}
+	}
+	floor, until := idValue(p.SinceID), idValue(p.UntilID)
+	p.SinceIDs = nil
+	for u, v := range since {
+		if v <= floor || (until != 0 && v+1 >= until) {
+			continue // since_id already covers it, or nothing would be left
+		}
+		if p.SinceIDs == nil {
+			p.SinceIDs = make(map[string]string, len(since))
+		}
+		p.SinceIDs[u] = strconv.FormatUint(v, 10)
 	}
 	b, err := json.Marshal(p)
 	if err != nil {

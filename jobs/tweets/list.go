@@ -253,7 +253,11 @@ func (l *UserList) pageURL(task pagePayload, n int, p ListParams) string {
 			q.Set(kv.name, strings.Join(kv.values, ","))
 		}
 	}
-	for name, v := range map[string]string{"start_time": p.StartTime, "end_time": p.EndTime, "since_id": p.SinceID, "until_id": p.UntilID} {
+	since := p.SinceID
+	if id, ok := p.SinceIDs[task.UserID]; ok && idValue(id) > idValue(since) {
+		since = id
+	}
+	for name, v := range map[string]string{"start_time": p.StartTime, "end_time": p.EndTime, "since_id": since, "until_id": p.UntilID} {
 		if v != "" {
 			q.Set(name, v)
 		}

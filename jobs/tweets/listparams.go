@@ -3,6 +3,7 @@ package tweets
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -35,7 +36,14 @@ type ListParams struct {
 	// SinceID and below UntilID, as X's since_id and until_id.
 	SinceID string `json:"since_id,omitempty"`
 	UntilID string `json:"until_id,omitempty"`
+	// SinceIDs (user_tweets only) raises SinceID for single users: user id
+	// to tweet id. A recurring schedule carries each user's newest tweet
+	// here from run to run ([UserList.Advance]).
+	SinceIDs map[string]string `json:"since_ids,omitempty"`
 }
+
+// maxSinceIDs caps the users of since_ids.
+const maxSinceIDs = 100_000
 
 // listSpec is what tells the two paginated kinds apart.
 type listSpec struct {
@@ -50,7 +58,7 @@ type listSpec struct {
 // knownListParams names the params a paginated kind accepts, for errors.
 func (s *listSpec) knownParams() string {
 	if s.tweets {
-		return "end_time, expansions, max_items, max_results, since_id, start_time, tweet_fields, until_id, user_fields"
+		return "end_time, expansions, max_items, max_results, since_id, since_ids, start_time, tweet_fields, until_id, user_fields"
 	}
 	return "expansions, max_items, max_results, tweet_fields, user_fields"
 }
@@ -84,7 +92,7 @@ func parseListParams(spec *listSpec, raw json.RawMessage) (ListParams, error) {
 			p.TweetFields, err = parseList(name, v, "tweet field", tweetFieldValues)
 		case "user_fields":
 			p.UserFields, err = parseList(name, v, "user field", userFieldValues)
-		case "start_time", "end_time", "since_id", "until_id":
+		case "start_time", "end_time", "since_id", "until_id", "since_ids":
 			if !spec.tweets {
 				return p, jobs.Invalid(field, "not a param of %s; known params are %s", spec.name, spec.knownParams())
 			}
@@ -97,6 +105,8 @@ func parseListParams(spec *listSpec, raw json.RawMessage) (ListParams, error) {
 				p.SinceID, err = parseIDParam(name, v)
 			case "until_id":
 				p.UntilID, err = parseIDParam(name, v)
+			case "since_ids":
+				p.SinceIDs, err = parseSinceIDs(v)
 			}
 		default:
 			hint := strings.ReplaceAll(name, ".", "_")
@@ -204,4 +214,47 @@ func parseIDParam(name string, raw json.RawMessage) (string, error) {
 		return "", nil
 	}
 	return id, nil
+}
+
+// parseSinceIDs reads since_ids: a JSON object of user id to tweet id, both
+// canonical ids (as strings or numbers), at most maxSinceIDs of them; null
+// or {} is none.
+func parseSinceIDs(raw json.RawMessage) (map[string]string, error) {
+	const field = "params.since_ids"
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+		return nil, jobs.Invalid(field, "must be an object of user id to tweet id, such as {\"2244994945\": \"1460323737035677698\"}")
+	}
+	if len(m) > maxSinceIDs {
+		return nil, jobs.Invalid(field, "%d users, more than %d", len(m), maxSinceIDs)
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(m))
+	for user, v := range m {
+		u, ok, err := ParseIDLine(user)
+		if err != nil || !ok || strings.Contains(user, "#") {
+			return nil, jobs.Invalid(field, "%q is not a user id (digits only)", clip(user, 40))
+		}
+		id, err := parseIDParam("since_ids", v)
+		if err != nil {
+			var ve *jobs.ValidationError
+			if errors.As(err, &ve) {
+				return nil, jobs.Invalid(field, "user %s: %s", u, ve.Reason)
+			}
+			return nil, err
+		}
+		if id != "" {
+			out[u] = id
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }

@@ -275,18 +275,17 @@ func fireRun(ctx context.Context, tx *sqlx.Tx, runID, jobID int64, now time.Time
 	return nil
 }
 
-// LastResultKey returns the greatest ok result key of a job, numerically
-// for decimal keys. See [store.Store].
-func (db *DB) LastResultKey(ctx context.Context, jobID int64) (string, error) {
-	var key string
-	err := sqlx.GetContext(ctx, db.db, &key, `
-		SELECT item_key FROM results WHERE job_id = $1 AND status = 'ok'
-		ORDER BY length(item_key) DESC, item_key DESC LIMIT 1`, jobID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+// ResultMarks returns each task's greatest ok result key, numerically for
+// decimal keys. See [store.Store].
+func (db *DB) ResultMarks(ctx context.Context, jobID int64) ([]store.ResultMark, error) {
+	var marks []store.ResultMark
+	err := sqlx.SelectContext(ctx, db.db, &marks, `
+		SELECT DISTINCT ON (r.task_id) r.task_id, t.payload, r.item_key
+		FROM results r JOIN tasks t ON t.id = r.task_id
+		WHERE r.job_id = $1 AND r.status = 'ok'
+		ORDER BY r.task_id, length(r.item_key) DESC, r.item_key DESC`, jobID)
 	if err != nil {
-		return "", fmt.Errorf("last result key of job %d: %w", jobID, mapErr(ctx, err))
+		return nil, fmt.Errorf("result marks of job %d: %w", jobID, mapErr(ctx, err))
 	}
-	return key, nil
+	return marks, nil
 }

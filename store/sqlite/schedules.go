@@ -348,18 +348,29 @@ func fireRun(ctx context.Context, tx *sql.Tx, runID, jobID int64, now int64) err
 	return nil
 }
 
-// LastResultKey returns the greatest ok result key of a job, numerically
-// for decimal keys. See [store.Store].
-func (db *DB) LastResultKey(ctx context.Context, jobID int64) (string, error) {
-	var key string
-	err := db.rdb.QueryRowContext(ctx, `
-		SELECT item_key FROM results WHERE job_id = ? AND status = 'ok'
-		ORDER BY length(item_key) DESC, item_key DESC LIMIT 1`, jobID).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+// ResultMarks returns each task's greatest ok result key, numerically for
+// decimal keys. See [store.Store].
+func (db *DB) ResultMarks(ctx context.Context, jobID int64) ([]store.ResultMark, error) {
+	rows, err := db.rdb.QueryContext(ctx, `
+		SELECT task_id, payload, item_key FROM (
+		    SELECT r.task_id, t.payload, r.item_key,
+		           row_number() OVER (PARTITION BY r.task_id ORDER BY length(r.item_key) DESC, r.item_key DESC) AS n
+		    FROM results r JOIN tasks t ON t.id = r.task_id
+		    WHERE r.job_id = ? AND r.status = 'ok')
+		WHERE n = 1 ORDER BY task_id`, jobID)
+	marks, err := scanAll(rows, err, func(sc scanner) (store.ResultMark, error) {
+		var (
+			m       store.ResultMark
+			payload sql.NullString
+		)
+		err := sc.Scan(&m.TaskID, &payload, &m.Key)
+		if payload.Valid {
+			m.Payload = []byte(payload.String)
+		}
+		return m, err
+	})
 	if err != nil {
-		return "", fmt.Errorf("last result key of job %d: %w", jobID, mapErr(ctx, err))
+		return nil, fmt.Errorf("result marks of job %d: %w", jobID, mapErr(ctx, err))
 	}
-	return key, nil
+	return marks, nil
 }

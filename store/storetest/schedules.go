@@ -416,18 +416,26 @@ func (su suite) testFireDueHalt(t *testing.T) {
 	}
 }
 
-func (su suite) testLastResultKey(t *testing.T) {
+func (su suite) testResultMarks(t *testing.T) {
 	s := su.newStore(t)
-	j, ids := create(t, s, "k", t0, store.NewTask{})
-	if k, err := s.LastResultKey(t.Context(), j.ID); err != nil || k != "" {
-		t.Fatalf("LastResultKey of no results = %q, %v", k, err)
+	j, ids := create(t, s, "k", t0, store.NewTask{Payload: []byte(`{"user":"a"}`)}, store.NewTask{Payload: []byte(`{"user":"b"}`)}, store.NewTask{})
+	if m, err := s.ResultMarks(t.Context(), j.ID); err != nil || len(m) != 0 {
+		t.Fatalf("ResultMarks of no results = %+v, %v", m, err)
 	}
-	claim(t, s, ids[0], "w", t0)
-	complete(t, s, store.Completion{TaskID: ids[0], Owner: "w", Now: t0, Results: []store.Result{
-		{Key: "99", Status: store.ResultOK}, {Key: "1000", Status: store.ResultOK}, {Key: "999", Status: store.ResultOK},
-		{Key: "5000", Status: store.ResultNotFound},
-	}})
-	if k, err := s.LastResultKey(t.Context(), j.ID); err != nil || k != "1000" {
-		t.Fatalf("LastResultKey = %q, %v; want 1000", k, err)
+	for i, results := range [][]store.Result{
+		{{Key: "99", Status: store.ResultOK}, {Key: "1000", Status: store.ResultOK}, {Key: "999", Status: store.ResultOK}, {Key: "5000", Status: store.ResultNotFound}},
+		{{Key: "7", Status: store.ResultOK}},
+		{{Key: "8000", Status: store.ResultNotFound}},
+	} {
+		claim(t, s, ids[i], "w", t0)
+		complete(t, s, store.Completion{TaskID: ids[i], Owner: "w", Now: t0, Results: results})
+	}
+	m, err := s.ResultMarks(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ResultMark{{TaskID: ids[0], Payload: []byte(`{"user":"a"}`), Key: "1000"}, {TaskID: ids[1], Payload: []byte(`{"user":"b"}`), Key: "7"}}
+	if fmt.Sprint(m) != fmt.Sprint(want) {
+		t.Fatalf("ResultMarks = %+v, want %+v (numeric order; not_found rows do not count)", m, want)
 	}
 }

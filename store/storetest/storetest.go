@@ -97,7 +97,7 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"FireDueRelet", s.testFireDueRelet},
 		{"FireDueConcurrent", s.testFireDueConcurrent},
 		{"FireDueHalt", s.testFireDueHalt},
-		{"LastResultKey", s.testLastResultKey},
+		{"ResultMarks", s.testResultMarks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,8 +36,7 @@ func (db *DB) DispatchDue(ctx context.Context, now time.Time, republishAfter tim
 	now = micro(now)
 	var rows []dispatched
 	err := sqlx.SelectContext(ctx, db.db, &rows, `
-		UPDATE tasks SET published_at = $1
-		WHERE id IN (
+		WITH picked AS MATERIALIZED (
 			SELECT t.id FROM tasks t JOIN jobs j ON j.id = t.job_id
 			WHERE t.state = 'pending'
 			  AND t.run_at <= $1
@@ -48,11 +47,16 @@ func (db *DB) DispatchDue(ctx context.Context, now time.Time, republishAfter tim
 			LIMIT $3
 			FOR UPDATE OF t SKIP LOCKED
 		)
-		RETURNING id, run_at`, now, now.Add(-republishAfter), limit)
+		UPDATE tasks SET published_at = $1
+		FROM picked WHERE tasks.id = picked.id
+		RETURNING tasks.id, tasks.run_at`, now, now.Add(-republishAfter), limit)
 	if err != nil {
 		return nil, fmt.Errorf("dispatch due: %w", mapErr(ctx, err))
 	}
-	// RETURNING follows no ORDER BY; restore the subquery's order.
+	// The pick is a MATERIALIZED CTE, evaluated once: as an IN (subquery)
+	// the planner may run a SKIP LOCKED subquery more than once, and each
+	// run can skip different rows, so the UPDATE could stamp more than
+	// limit rows. RETURNING follows no ORDER BY; restore the pick's order.
 	slices.SortFunc(rows, func(a, b dispatched) int {
 		return cmp.Or(a.RunAt.Compare(b.RunAt), cmp.Compare(a.ID, b.ID))
 	})

@@ -2,7 +2,9 @@
 // its [Registry], the [Service] that validates a submission and plans it into
 // tasks, the [Dispatcher] that hands due tasks to the broker (and republishes
 // those a lost message left behind), and the [Worker] loop that claims a
-// delivered task, runs it under its quota and commits its outcome.
+// delivered task, runs it under its quota and commits its outcome. The
+// [Scheduler] keeps schedules (a job template and when to run it) and
+// submits each due run once, however many processes run one.
 //
 // jobs imports ratelimit, store and broker, never a concrete kind, driver or
 // web: cmd/pacer registers the kinds and wires the drivers.

@@ -12,12 +12,13 @@ import (
 	"github.com/pacerhq/pacer/store"
 )
 
-// TestAnnotateCreatesInstancesOnce runs the annotate kind end to end on the
-// SQLite rig: 100,000 items × 3 of 7 annotators make exactly 300,000
-// instances, within one per annotator; the same job again makes none.
+// TestAnnotateCreatesInstancesOnce runs the annotate kind end to end on a
+// PostgreSQL rig (its COPY path; the SQLite one is in storetest): 100,000
+// items × 3 of 7 annotators make exactly 300,000 instances, within one per
+// annotator; the same job again makes none.
 func TestAnnotateCreatesInstancesOnce(t *testing.T) {
 	t.Parallel() // 300,000 rows take a while under -race: overlap them
-	r := newRig(t, rigConfig{})
+	r := newRig(t, rigConfig{postgres: true})
 	r.kinds.Register(annotate.New())
 	r.start(t)
 	annotators := []string{"ann", "bob", "cy", "dee", "eve", "fay", "gus"}

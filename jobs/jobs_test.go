@@ -23,6 +23,8 @@ import (
 	"github.com/pacerhq/pacer/ratelimit"
 	"github.com/pacerhq/pacer/sandbox"
 	"github.com/pacerhq/pacer/store"
+	"github.com/pacerhq/pacer/store/postgres"
+	"github.com/pacerhq/pacer/store/postgres/pgtest"
 	"github.com/pacerhq/pacer/store/sqlite"
 )
 
@@ -63,12 +65,22 @@ type rigConfig struct {
 	quotas  []ratelimit.Quota
 	token   string
 	worker  func(*jobs.WorkerConfig)
+	// postgres puts the store in PostgreSQL (a schema of the test's own)
+	// instead of SQLite: for the tests of many rows, since under -race the
+	// pure-Go SQLite engine is instrumented too and runs many times slower.
+	postgres bool
 }
 
 func newRig(t *testing.T, rc rigConfig) *rig {
 	t.Helper()
 	ctx := t.Context()
-	s, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "pacer.db")})
+	var s store.Store
+	var err error
+	if rc.postgres {
+		s, err = postgres.Open(ctx, postgres.Config{URL: pgtest.Schema(t)})
+	} else {
+		s, err = sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "pacer.db")})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -425,3 +425,28 @@ func (w Window) State(now time.Time) QuotaState {
 	}
 	return s
 }
+
+// TaskCountsFromJob derives CountTasks from a job's counters, which change in
+// the same transactions as its tasks' states: tasks_done and tasks_failed
+// count the done and failed tasks, and every other task is pending, leased
+// or not. A cancelled job's tasks may also be cancelled, which no counter
+// records, so for one ok is false and the caller counts the rows. States
+// with no task are left out, as CountTasks leaves them out. It saves a scan
+// of every task of the job on each view of a job's page (10,000 tasks for
+// a million tweets; a million for a million http_get items).
+func TaskCountsFromJob(j Job) (counts map[TaskState]int64, ok bool) {
+	if j.State == JobCancelled {
+		return nil, false
+	}
+	counts = make(map[TaskState]int64, 3)
+	for state, n := range map[TaskState]int64{
+		TaskDone:    j.TasksDone,
+		TaskFailed:  j.TasksFailed,
+		TaskPending: j.TasksTotal - j.TasksDone - j.TasksFailed,
+	} {
+		if n > 0 {
+			counts[state] = n
+		}
+	}
+	return counts, true
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -288,8 +289,19 @@ func getTask(ctx context.Context, q querier, id int64) (store.Task, error) {
 }
 
 // CountTasks returns how many of a job's tasks are in each state; an unknown
-// job has none.
+// job has none. The job's counters answer, unless it was cancelled
+// ([store.TaskCountsFromJob]); then its tasks are counted.
 func (db *DB) CountTasks(ctx context.Context, jobID int64) (map[store.TaskState]int64, error) {
+	j, err := db.GetJob(ctx, jobID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return map[store.TaskState]int64{}, nil
+	case err != nil:
+		return nil, fmt.Errorf("count tasks of job %d: %w", jobID, err)
+	}
+	if counts, ok := store.TaskCountsFromJob(j); ok {
+		return counts, nil
+	}
 	rows, err := db.rdb.QueryContext(ctx,
 		`SELECT state, count(*) FROM tasks WHERE job_id = ? GROUP BY state`, jobID)
 	if err != nil {

@@ -1464,6 +1464,22 @@ func (su suite) testCountTasks(t *testing.T) {
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("CountTasks = %v, want %v", counts, want)
 	}
+	// Follow-ups are pending tasks too, and a paused job's tasks stay
+	// pending.
+	complete(t, s, store.Completion{TaskID: ids[2], Owner: "w", Now: t0, FollowUps: []store.NewTask{
+		{Payload: []byte(`{"page":2}`)}, {Payload: []byte(`{"page":3}`)},
+	}})
+	if _, err := s.PauseJob(t.Context(), j.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	counts, err = s.CountTasks(t.Context(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = map[store.TaskState]int64{store.TaskPending: 4, store.TaskDone: 2, store.TaskFailed: 1}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("CountTasks with follow-ups, paused = %v, want %v", counts, want)
+	}
 }
 
 func (su suite) testListErroredTasks(t *testing.T) {

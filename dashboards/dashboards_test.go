@@ -72,6 +72,8 @@ func registered(t *testing.T) map[string]bool {
 	}
 	d.MustRegister(qc, jobs.NewJobsCollector(nil, nil, 0), jobs.NewCredentialsCollector(nil, nil, 0), jobs.NewStoreCollector(nil, 0))
 	jobs.RegisterCredentialQuotas(d, jobs.Credentials{"demo": {Name: "demo", Quotas: quotas}})
+	jobs.NewNotifierMetrics(d) // serve and run
+	jobs.NewScheduleMetrics(d) // serve and run
 
 	// The histograms, from a registry that gathers them.
 	reg := prometheus.NewRegistry()

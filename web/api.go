@@ -42,7 +42,12 @@ func (s *Server) apiGetJob(w http.ResponseWriter, r *http.Request) {
 		s.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(r.Context(), job))
+	v := s.view(r.Context(), job)
+	if v.Notifications, err = s.notifications(r.Context(), job); err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // jobFilter reads state, kind, before and limit from the query.

@@ -9,15 +9,15 @@ import (
 )
 
 // NotificationView is one channel of a job's word of its ending, as the job
-// page shows it.
+// page and the API's job show it.
 type NotificationView struct {
-	Channel   store.Channel
-	To        string // the webhook's scheme, host and path (its query may hold a token), or the address
-	State     string // pending, sent, failed, or "at the end" before the job ends
-	Attempts  int
-	LastError string
-	RunAt     *time.Time // the next attempt, while pending
-	DoneAt    *time.Time
+	Channel   store.Channel `json:"channel"`
+	To        string        `json:"to"`    // the webhook's scheme, host and path (its query may hold a token), or the address
+	State     string        `json:"state"` // pending, sent, failed, or "at the end" before the job ends
+	Attempts  int           `json:"attempts"`
+	LastError string        `json:"last_error,omitempty"`
+	RunAt     *time.Time    `json:"next_attempt_at,omitempty"` // the next attempt, while pending
+	DoneAt    *time.Time    `json:"done_at,omitempty"`
 }
 
 // notifications lists what job j named and how delivering it went.

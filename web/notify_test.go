@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -49,6 +50,20 @@ func TestSubmitNotifyTargets(t *testing.T) {
 	j, err := e.store.GetJob(t.Context(), 1)
 	if err != nil || j.NotifyWebhook != "https://hooks.example.org/p?k=1" || j.NotifyEmail != "owner@example.org" {
 		t.Fatalf("job %+v, %v", j, err)
+	}
+	// The API's job tells what it will notify, without the webhook's query
+	// (it may hold the receiver's token); the list leaves them out.
+	resp, body = e.do(t, "GET", "/api/v1/jobs/1", "", nil)
+	var got web.JobView
+	if err := json.Unmarshal([]byte(body), &got); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("get job: %s %s (%v)", resp.Status, body, err)
+	}
+	if len(got.Notifications) != 2 || got.Notifications[0].To != "https://hooks.example.org/p" || got.Notifications[1].To != "owner@example.org" ||
+		got.Notifications[0].State != "at the end" || strings.Contains(body, "k=1") {
+		t.Fatalf("notifications %+v in %s: want the webhook (no query) and the address, both at the end", got.Notifications, body)
+	}
+	if _, body = e.do(t, "GET", "/api/v1/jobs", "", nil); strings.Contains(body, `"notifications"`) {
+		t.Fatalf("the job list carries notifications: %s", body)
 	}
 
 	// The API names the field and the reason, and creates nothing.

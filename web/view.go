@@ -43,6 +43,9 @@ type JobView struct {
 	CreatedAt  time.Time         `json:"created_at"`
 	StartedAt  *time.Time        `json:"started_at"`
 	FinishedAt *time.Time        `json:"finished_at"`
+	// Notifications is what the job named to tell of its ending, and how
+	// delivering it went; only GET /api/v1/jobs/{id} fills it in.
+	Notifications []NotificationView `json:"notifications,omitempty"`
 }
 
 // ETA returns the estimate as a duration, or -1 when unknown.

@@ -120,6 +120,8 @@ type Server struct {
 	mux  *http.ServeMux
 	csrf *http.CrossOriginProtection
 	auth auth
+	// attempts limits wrong admin tokens per client.
+	attempts *attempts
 	// done is closed by Close: the event streams end with it.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -170,7 +172,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	s := &Server{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
-		auth: newAuth(cfg.AdminToken, cfg.SessionTTL, cfg.NowFunc), done: make(chan struct{})}
+		auth: newAuth(cfg.AdminToken, cfg.SessionTTL, cfg.NowFunc), attempts: newAttempts(cfg.NowFunc), done: make(chan struct{})}
 	s.routes()
 	return s, nil
 }
@@ -211,7 +213,7 @@ func (s *Server) routes() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /readyz", ReadyHandler(s.cfg.Ready, s.cfg.Logger))
 	if s.cfg.Gatherer != nil {
 		m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelWarn)}))
 	}
@@ -230,20 +232,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // http.Server.Shutdown up; register it with http.Server.RegisterOnShutdown.
 // The handler keeps serving everything else.
 func (s *Server) Close() { s.closeOnce.Do(func() { close(s.done) }) }
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if err := s.cfg.Ready(ctx); err != nil {
-			s.cfg.Logger.WarnContext(r.Context(), "not ready", "err", err)
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-	}
-	fmt.Fprintln(w, "ready")
-}
 
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/pacerhq/pacer/broker"
 	"github.com/pacerhq/pacer/store"
+	"github.com/pacerhq/pacer/web"
 )
 
 // readiness is what /readyz asks of serve and of work alike: the store
@@ -36,22 +36,5 @@ func addHealth(mux *http.ServeMux, ready func(context.Context) error, log *slog.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.HandleFunc("GET /readyz", readyHandler(ready, log))
-}
-
-// readyHandler answers 200 "ready" while ready returns nil within 5 s, and
-// 503 otherwise; the reason goes to the log (at Warn: an orchestrator's
-// probe handles it), never to the wire, since it may name a host.
-func readyHandler(ready func(context.Context) error, log *slog.Logger) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-		defer cancel()
-		if err := ready(ctx); err != nil {
-			log.WarnContext(r.Context(), "not ready", "err", err)
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	}
+	mux.Handle("GET /readyz", web.ReadyHandler(ready, log))
 }

@@ -92,6 +92,25 @@ func (a auth) tokenOK(presented string) bool {
 	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
 }
 
+// checkToken compares a token a client presented with the admin token,
+// within the client's allowance of wrong ones (see attempts): a
+// *throttledError when that is spent, errUnauthorized when the token is
+// wrong or missing. A missing token takes nothing from the allowance.
+func (s *Server) checkToken(r *http.Request, presented, field string) error {
+	if presented == "" {
+		return errUnauthorized
+	}
+	client := clientOf(r)
+	if wait := s.attempts.take(client); wait > 0 {
+		return &throttledError{field: field, wait: wait}
+	}
+	if !s.auth.tokenOK(presented) {
+		return errUnauthorized
+	}
+	s.attempts.giveBack(client)
+	return nil
+}
+
 // newSession returns a fresh session's cookie value and its session.
 func (a auth) newSession() (string, session) {
 	var b [18]byte
@@ -160,9 +179,17 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		if isAPI(r.URL.Path) {
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || !s.auth.tokenOK(strings.TrimSpace(tok)) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="pacer"`)
-				s.apiFail(w, r, errUnauthorized)
+			if !ok {
+				tok = "" // another scheme, or a bare token: no token
+			}
+			if err := s.checkToken(r, strings.TrimSpace(tok), "Authorization"); err != nil {
+				var th *throttledError
+				if errors.As(err, &th) {
+					w.Header().Set("Retry-After", th.retryAfter())
+				} else {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="pacer"`)
+				}
+				s.apiFail(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -289,11 +316,15 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
-	if !s.auth.tokenOK(r.PostForm.Get("token")) {
-		s.cfg.Logger.WarnContext(r.Context(), "login refused", "remote", r.RemoteAddr)
-		s.render(w, r, http.StatusUnauthorized, "login.html", map[string]any{
-			"Title": "Log in", "Next": next, "Error": jobs.Invalid("token", "not the admin token"),
-		})
+	if err := s.checkToken(r, r.PostForm.Get("token"), "token"); err != nil {
+		status, ve := http.StatusUnauthorized, &jobs.ValidationError{Field: "token", Reason: "not the admin token"}
+		var th *throttledError
+		if errors.As(err, &th) {
+			w.Header().Set("Retry-After", th.retryAfter())
+			status, ve = s.errorStatus(r, err)
+		}
+		s.cfg.Logger.WarnContext(r.Context(), "login refused", "remote", r.RemoteAddr, "status", status)
+		s.render(w, r, status, "login.html", map[string]any{"Title": "Log in", "Next": next, "Error": ve})
 		return
 	}
 	value, _ := s.auth.newSession()

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,5 +297,71 @@ func TestSecurityHeaders(t *testing.T) {
 	_, page := e.do(t, "GET", "/jobs/new", "", nil)
 	if m := regexp.MustCompile(`<script>|<style|style=| on[a-z]+=`).FindString(page); m != "" {
 		t.Errorf("the new-job page has inline %q", m)
+	}
+}
+
+// Wrong tokens are limited per client, the login form and the API alike: a
+// burst of them, then 429 with Retry-After, whatever the token, until the
+// allowance refills. A client elsewhere is not held up.
+func TestWrongTokensAreThrottled(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	e := newEnv(t, withToken, func(c *web.Config) {
+		c.NowFunc = func() time.Time { return time.Unix(0, clock.Load()) }
+	})
+	login := func(token string) (*http.Response, string) {
+		form := url.Values{"token": {token}, "next": {"/"}}
+		return e.do(t, "POST", "/login", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	}
+	for i := range 9 {
+		if resp, _ := login(fmt.Sprintf("guess-%d", i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: %s", i+1, resp.Status)
+		}
+	}
+	// A request without a token tells nothing of the token and costs nothing.
+	for range 20 {
+		if resp, _ := e.do(t, "GET", "/api/v1/jobs", "", nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("no token: %s", resp.Status)
+		}
+	}
+	if resp, body := e.do(t, "GET", "/api/v1/jobs", "", nil, "Authorization", "Bearer guess-api"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("tenth wrong token, by the API: %s %s", resp.Status, body)
+	}
+	resp, body := login("guess-11")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "6" ||
+		!strings.Contains(body, `class="field-error" data-field="token"`) || !strings.Contains(body, "too many wrong tokens") {
+		t.Fatalf("eleventh wrong token: %s %v\n%s", resp.Status, resp.Header, body)
+	}
+	// The right token is refused too while the allowance is spent: a 429
+	// says nothing about the token.
+	if resp, _ := login(adminToken); resp.StatusCode != http.StatusTooManyRequests || len(resp.Cookies()) != 0 {
+		t.Fatalf("right token while throttled: %s %v", resp.Status, resp.Cookies())
+	}
+	resp, body = e.do(t, "GET", "/api/v1/jobs", "", nil, bearer...)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(body, `"field":"Authorization","reason":"too many wrong tokens`) {
+		t.Fatalf("API while throttled: %s %v %s", resp.Status, resp.Header, body)
+	}
+	// Another client is not held up.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/api/v1/jobs", nil)
+	req.RemoteAddr = "192.0.2.7:4000"
+	req.Header.Set("Authorization", "Bearer guess-elsewhere")
+	if e.handler.ServeHTTP(rec, req); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("a wrong token from another client: %d %s", rec.Code, rec.Body)
+	}
+	// One attempt refills every 6 seconds; a right token keeps it.
+	clock.Add(int64(6 * time.Second))
+	if resp, _ := login(adminToken); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("right token after the wait: %s", resp.Status)
+	}
+	if resp, _ := e.do(t, "GET", "/api/v1/jobs", "", nil, bearer...); resp.StatusCode != http.StatusOK {
+		t.Fatalf("right API token after the wait: %s", resp.Status)
+	}
+	if resp, _ := login("guess-12"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong token after the wait: %s", resp.Status)
+	}
+	if resp, _ := login("guess-13"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a second wrong token after the wait: %s", resp.Status)
 	}
 }

@@ -219,7 +219,10 @@ func (c clientBody) Close() error               { return c.rc.Close() }
 func (s *Server) errorStatus(r *http.Request, err error) (int, *jobs.ValidationError) {
 	var ve *jobs.ValidationError
 	var tooBig *http.MaxBytesError
+	var throttled *throttledError
 	switch {
+	case errors.As(err, &throttled):
+		return http.StatusTooManyRequests, &jobs.ValidationError{Field: throttled.field, Reason: throttled.Error()}
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, &jobs.ValidationError{Field: "Authorization", Reason: "send the admin token as Authorization: Bearer TOKEN"}
 	case errors.Is(err, errCSRF):

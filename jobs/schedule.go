@@ -172,21 +172,71 @@ func checkCron(expr string, loc *time.Location, minInterval time.Duration) error
 	return nil
 }
 
-// cronNext returns the first time after t at which expr falls due in loc.
+// cronNext returns the first time after t at which expr falls due in loc:
+// an instant whose wall-clock time in loc matches expr, with cron's rules
+// (Vixie cron's, cronie's) for the days the clocks change. When they go
+// back and an hour happens twice, an expression that names its hours runs
+// once, on the first pass, and one whose hour field is * or */n runs on
+// real time, in both passes: hourly stays hourly. When they go forward and
+// an hour never happens, an expression that names its hours runs its
+// skipped times once, at the moment of the change, and one with * or */n
+// hours has nothing to catch up.
+//
+// It walks the spans of constant UTC offset from t, reading expr on the
+// span's wall clock as if it were UTC, where no hour is skipped or repeated.
 func cronNext(expr string, loc *time.Location, t time.Time) (time.Time, error) {
-	ref := t.In(loc)
-	for range 3 {
-		n, err := gronx.NextTickAfter(expr, ref, false)
+	segs, err := gronx.Segments(expr)
+	if err != nil {
+		return time.Time{}, err
+	}
+	everyHour := segs[2] == "*" || strings.HasPrefix(segs[2], "*/")
+	from := t.Add(time.Nanosecond) // the first instant that may be due
+	for range 64 {
+		zt := from.In(loc)
+		_, off := zt.Zone()
+		start, end := zt.ZoneBounds() // zero when the span has no bound
+		offset := time.Duration(off) * time.Second
+		var shift time.Duration // how far the clocks moved at start
+		if !start.IsZero() {
+			_, before := start.Add(-time.Nanosecond).In(loc).Zone()
+			shift = offset - time.Duration(before)*time.Second
+		}
+		wall := func(i time.Time) time.Time { return i.UTC().Add(offset) }
+		if shift > 0 && !everyHour && !start.Before(from) {
+			// Forward: the wall times [start-shift, start) never happened.
+			w, err := tickFrom(expr, wall(start).Add(-shift))
+			if err != nil {
+				return time.Time{}, err
+			}
+			if w.Before(wall(start)) {
+				return start.UTC(), nil
+			}
+		}
+		w, err := tickFrom(expr, wall(from))
 		if err != nil {
 			return time.Time{}, err
 		}
-		if n.After(t) {
-			return n.UTC(), nil
+		due := w.Add(-offset)
+		switch {
+		case !end.IsZero() && !due.Before(end):
+			from = end // none in this span
+		case shift < 0 && !everyHour && due.Before(start.Add(-shift)):
+			from = start.Add(-shift) // the repeated hour's second pass
+		default:
+			return due.UTC(), nil
 		}
-		// gronx works to the second: step past a tick at or before t.
-		ref = n.Add(time.Second)
 	}
 	return time.Time{}, fmt.Errorf("cron %q: no due time after %v", expr, t)
+}
+
+// tickFrom returns expr's first tick at or after w, which gronx reads as a
+// wall-clock time (w is in UTC, which has no clock changes).
+func tickFrom(expr string, w time.Time) (time.Time, error) {
+	c := w.Truncate(time.Second) // gronx works to the second
+	if c.Before(w) {
+		c = c.Add(time.Second)
+	}
+	return gronx.NextTickAfter(expr, c, true)
 }
 
 // NextDue is the [store.NextFunc] of every schedule: the first due time

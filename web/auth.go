@@ -14,7 +14,9 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -173,6 +175,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if !s.auth.enabled() && !openPath(r.URL.Path) && !loopbackHost(r.Host) {
+			s.fail(w, r, errForeignHost)
+			return
+		}
 		if !s.auth.enabled() || openPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
@@ -223,7 +229,27 @@ func (s *Server) guard(next http.Handler) http.Handler {
 var (
 	errUnauthorized = errors.New("unauthorized")
 	errCSRF         = errors.New("bad csrf")
+	errForeignHost  = errors.New("foreign host")
 )
+
+// loopbackHost reports whether a request's Host names this machine:
+// localhost or a loopback address, with or without a port. Without an admin
+// token pacer listens on loopback only, but a web page a local user opens
+// can still reach it by DNS rebinding (a name of the attacker's that
+// resolves to 127.0.0.1): its requests are same-origin to the browser and
+// pass http.CrossOriginProtection, yet carry the attacker's name as Host.
+// An empty Host (HTTP/1.0) comes from no browser.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
 
 // checkCSRF finds the form's csrf field and compares it with want. A
 // URL-encoded body is parsed whole (it is at most maxFormBytes); in a

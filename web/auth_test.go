@@ -365,3 +365,46 @@ func TestWrongTokensAreThrottled(t *testing.T) {
 		t.Fatalf("a second wrong token after the wait: %s", resp.Status)
 	}
 }
+
+// Without an admin token, only requests addressed to localhost or a
+// loopback address are served: a page that reaches pacer by DNS rebinding
+// (a name of its own that resolves to 127.0.0.1) sends its own name as
+// Host, and its requests look same-origin to the browser.
+func TestNoTokenServesLoopbackHostsOnly(t *testing.T) {
+	e := newEnv(t)
+	serve := func(h http.Handler, method, path, host string, body io.Reader) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, path, body)
+		req.Host = host
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, host := range []string{"127.0.0.1:8080", "localhost:8080", "LOCALHOST", "[::1]:8080", "127.1.2.3", ""} {
+		if rec := serve(e.handler, "GET", "/", host, nil); rec.Code != http.StatusOK {
+			t.Errorf("Host %q: %d", host, rec.Code)
+		}
+	}
+	for _, host := range []string{"rebind.example:8080", "rebind.example", "localhost.rebind.example", "10.0.0.1:8080", "[2001:db8::1]:8080", "127.0.0.1.rebind.example"} {
+		if rec := serve(e.handler, "GET", "/jobs/new", host, nil); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "loopback") {
+			t.Errorf("page with Host %q: %d\n%s", host, rec.Code, rec.Body)
+		}
+		if rec := serve(e.handler, "GET", "/healthz", host, nil); rec.Code != http.StatusOK {
+			t.Errorf("/healthz with Host %q: %d", host, rec.Code)
+		}
+	}
+	rec := serve(e.handler, "POST", "/api/v1/jobs", "rebind.example:8080", strings.NewReader(`{"kind":"tweet_lookup","credential":"demo","ids":["1"]}`))
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), `"field":"Host"`) {
+		t.Fatalf("API submit with a foreign Host: %d %s", rec.Code, rec.Body)
+	}
+	if list, _ := e.store.ListJobs(t.Context(), store.JobFilter{}); len(list) != 0 {
+		t.Fatal("a request with a foreign Host created a job")
+	}
+	// With a token, any name may be served: the token is the control.
+	withTok := newEnv(t, withToken)
+	if rec := serve(withTok.handler, "GET", "/api/v1/jobs", "pacer.example", nil); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("with a token, a foreign Host: %d %s", rec.Code, rec.Body)
+	}
+}

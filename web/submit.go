@@ -225,6 +225,8 @@ func (s *Server) errorStatus(r *http.Request, err error) (int, *jobs.ValidationE
 		return http.StatusTooManyRequests, &jobs.ValidationError{Field: throttled.field, Reason: throttled.Error()}
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, &jobs.ValidationError{Field: "Authorization", Reason: "send the admin token as Authorization: Bearer TOKEN"}
+	case errors.Is(err, errForeignHost):
+		return http.StatusForbidden, &jobs.ValidationError{Field: "Host", Reason: "without an admin token pacer answers only requests addressed to localhost or a loopback address; set PACER_ADMIN_TOKEN to serve other names"}
 	case errors.Is(err, errCSRF):
 		return http.StatusForbidden, &jobs.ValidationError{Field: "csrf", Reason: "missing or wrong; reload the page and try again"}
 	case errors.As(err, &tooBig):

@@ -356,7 +356,7 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 	value, _ := s.auth.newSession()
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: value, Path: "/", MaxAge: int(s.auth.ttl / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r),
 	})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -364,7 +364,7 @@ func (s *Server) formLogin(w http.ResponseWriter, r *http.Request) {
 func (s *Server) formLogout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: overTLS(r),
 	})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
@@ -379,9 +379,23 @@ func securityHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	if r.TLS != nil {
+	if overTLS(r) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}
+}
+
+// overTLS reports whether the browser reached pacer over HTTPS: directly,
+// or through a reverse proxy that ends TLS and says so in
+// X-Forwarded-Proto, the setup the README advises. Trusting the header is
+// safe because it can only make the answer stricter: a browser stores no
+// Secure cookie from, and ignores HSTS over, plain HTTP, so a client that
+// forges it only fails to log itself in.
+func overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 
 // fail answers an error as JSON under /api/v1 and as a page elsewhere.

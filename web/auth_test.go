@@ -167,6 +167,23 @@ func TestSecureCookieOverTLS(t *testing.T) {
 	if resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatal("no HSTS over TLS")
 	}
+	// Behind a reverse proxy that ends TLS (as the README advises), the
+	// request arrives over plain HTTP with X-Forwarded-Proto: https.
+	form := url.Values{"token": {adminToken}}
+	resp, _ = e.do(t, "POST", "/login", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()), "X-Forwarded-Proto", "https")
+	if c := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(c) != 1 || !c[0].Secure || !c[0].HttpOnly {
+		t.Fatalf("cookies behind a TLS proxy: %s %+v", resp.Status, c)
+	}
+	if resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatal("no HSTS behind a TLS proxy")
+	}
+	cookie := "pacer_session=" + resp.Cookies()[0].Value
+	_, page := e.do(t, "GET", "/", "", nil, "Cookie", cookie, "X-Forwarded-Proto", "https")
+	resp, _ = e.do(t, "POST", "/logout", "application/x-www-form-urlencoded", strings.NewReader("csrf="+url.QueryEscape(csrfOf(t, page))),
+		"Cookie", cookie, "X-Forwarded-Proto", "https")
+	if c := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(c) != 1 || !c[0].Secure || c[0].MaxAge >= 0 {
+		t.Fatalf("logout behind a TLS proxy: %s %+v", resp.Status, c)
+	}
 }
 
 // Every page POST needs the session's csrf value: a missing or wrong one

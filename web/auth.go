@@ -379,6 +379,9 @@ func securityHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	// Pages, API answers and exports carry upstream data and the csrf
+	// value: no cache keeps them (the static files say otherwise).
+	h.Set("Cache-Control", "no-store")
 	if overTLS(r) {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}

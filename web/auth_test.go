@@ -302,12 +302,15 @@ func TestBodyLimits(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
-	for _, path := range []string{"/", "/api/v1/jobs", "/login", "/static/pacer.js"} {
+	for _, path := range []string{"/", "/api/v1/jobs", "/login", "/static/pacer.js", "/jobs/1/results.csv", "/no-such-page"} {
 		resp, _ := e.do(t, "GET", path, "", nil)
 		csp := resp.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") || !strings.Contains(csp, "frame-ancestors 'none'") ||
 			resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("X-Frame-Options") != "DENY" {
 			t.Errorf("%s: headers %v", path, resp.Header)
+		}
+		if cc := resp.Header.Get("Cache-Control"); (cc == "no-store") == strings.HasPrefix(path, "/static/") {
+			t.Errorf("%s: Cache-Control %q", path, cc)
 		}
 	}
 	// No inline script or style in any page: the policy would block it.

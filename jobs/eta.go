@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,8 +160,9 @@ func refillText(q quotaLeft) string {
 }
 
 // admit refuses a job that needs more requests than its credentials'
-// budgets have left, with the numbers, and returns the time its requests
-// will take otherwise.
+// budgets have left once the unfinished jobs on them have had theirs, with
+// the numbers, and returns the time its requests will take otherwise, after
+// those jobs' (first come, first served).
 func (s *Service) admit(ctx context.Context, credential string, requests int) (time.Duration, error) {
 	creds, ok := s.cfg.Credentials.resolve(credential, s.cfg.Pools)
 	if !ok {
@@ -171,11 +173,67 @@ func (s *Service) admit(ctx context.Context, credential string, requests int) (t
 	if err != nil {
 		return 0, err
 	}
-	eta, over := estimate(left, requests, now)
+	owed, owing, err := s.owed(ctx, creds)
+	if err != nil {
+		return 0, err
+	}
+	eta, over := estimate(left, owed+requests, now)
 	if over != nil {
-		return 0, Invalid("ids", "the job needs %s requests, more than its budget allows: %s", thousands(int64(requests)), strings.Join(over, "; "))
+		ahead := ""
+		switch {
+		case owing == 1:
+			ahead = fmt.Sprintf(" after the %s that 1 unfinished job still needs", plural(owed, "request"))
+		case owing > 1:
+			ahead = fmt.Sprintf(" after the %s that %s unfinished jobs still need", plural(owed, "request"), thousands(int64(owing)))
+		}
+		return 0, Invalid("ids", "the job needs %s%s, more than its budget allows: %s", plural(requests, "request"), ahead, strings.Join(over, "; "))
 	}
 	return eta, nil
+}
+
+// plural is "1 request" or "2,500 requests".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(int64(n)) + " " + noun + "s"
+}
+
+// owed counts the requests that unfinished jobs (queued, running or paused)
+// still need on any of creds, one per task left as admission counts a new
+// job's, and how many jobs those are. A job on a pool that shares only some
+// of creds counts in full: that errs towards refusing, never towards a
+// budget broken halfway through a job. A job being created (its own
+// transaction not yet committed) is not among them.
+func (s *Service) owed(ctx context.Context, creds []Credential) (requests, jobs int, err error) {
+	names := make(map[string]bool, len(creds))
+	for _, c := range creds {
+		names[c.Name] = true
+	}
+	const page = 500
+	for _, state := range []store.JobState{store.JobQueued, store.JobRunning, store.JobPaused} {
+		for before := int64(0); ; {
+			list, err := s.cfg.Store.ListJobs(ctx, store.JobFilter{State: state, BeforeID: before, Limit: page})
+			if err != nil {
+				return 0, 0, fmt.Errorf("unfinished jobs: %w", err)
+			}
+			for _, j := range list {
+				theirs, ok := s.cfg.Credentials.resolve(j.Credential, s.cfg.Pools)
+				if !ok || !slices.ContainsFunc(theirs, func(c Credential) bool { return names[c.Name] }) {
+					continue
+				}
+				if n := j.TasksTotal - j.TasksDone - j.TasksFailed; n > 0 {
+					requests += int(n)
+					jobs++
+				}
+			}
+			if len(list) < page {
+				break
+			}
+			before = list[len(list)-1].ID
+		}
+	}
+	return requests, jobs, nil
 }
 
 // ETA estimates how long j has left from its quotas: its remaining requests

@@ -655,6 +655,28 @@ func TestAdmissionAndQuotaETA(t *testing.T) {
 	if err != nil || !known || eta != 30*time.Minute {
 		t.Fatalf("ETA = %s, %v, %v; want 30m: 10 now, 10 in 15m, 5 in 30m", eta, known, err)
 	}
+	// The unfinished job's 25 requests come first: one more request is over
+	// the budget, with the numbers, and leaves nothing behind.
+	_, err = r.service.Submit(t.Context(), jobs.Submission{Kind: "tweet_lookup", Credential: "main", Items: strings.NewReader(ids(100))})
+	if !errors.As(err, &ve) || ve.Field != "ids" || !strings.Contains(ve.Reason, "needs 1 request after the 25 requests that 1 unfinished job still needs") || !strings.Contains(ve.Reason, "main-month has 25 of 25 left") {
+		t.Fatalf("Submit behind an unfinished job = %v, want a refusal counting that job's requests", err)
+	}
+	if list, _ := r.store.ListJobs(t.Context(), store.JobFilter{}); len(list) != 1 {
+		t.Fatalf("a refused job left %d jobs, want only the first", len(list))
+	}
+	// Paused, it still owes them; cancelled, it owes nothing.
+	if _, err := r.service.Pause(t.Context(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = r.service.Estimate(t.Context(), jobs.Submission{Kind: "tweet_lookup", Credential: "main", Items: strings.NewReader(ids(100))}); !errors.As(err, &ve) {
+		t.Fatalf("Estimate behind a paused job = %v, want a refusal", err)
+	}
+	if _, err := r.service.Cancel(t.Context(), j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if est, err := r.service.Estimate(t.Context(), jobs.Submission{Kind: "tweet_lookup", Credential: "main", Items: strings.NewReader(ids(100))}); err != nil || est.ETA != 0 {
+		t.Fatalf("Estimate after the cancel = %+v, %v; want it admitted at once", est, err)
+	}
 }
 
 // An upstream that keeps a quota but sends no rate-limit headers: pacer

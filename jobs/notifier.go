@@ -59,8 +59,6 @@ type NotifierConfig struct {
 	// BackoffMin and BackoffMax bound the exponential backoff between
 	// attempts, with jitter ([Backoff]). Defaults 5s and 30m.
 	BackoffMin, BackoffMax time.Duration
-	// Batch is how many notifications one claim takes. Default 10.
-	Batch int
 	// PublicURL is pacer's address as its users reach it
 	// ("https://pacer.example.org"); messages then link to the job's page.
 	// "" links nowhere.
@@ -108,12 +106,9 @@ func NewNotifier(cfg NotifierConfig) (*Notifier, error) {
 	if cfg.BackoffMax == 0 {
 		cfg.BackoffMax = 30 * time.Minute
 	}
-	if cfg.Batch == 0 {
-		cfg.Batch = 10
-	}
 	switch {
-	case cfg.Interval < 0 || cfg.Lease < 0 || cfg.MaxAttempts < 0 || cfg.Batch < 0:
-		return nil, errors.New("notifier config: Interval, Lease, MaxAttempts and Batch must not be negative")
+	case cfg.Interval < 0 || cfg.Lease < 0 || cfg.MaxAttempts < 0:
+		return nil, errors.New("notifier config: Interval, Lease and MaxAttempts must not be negative")
 	case cfg.BackoffMin < 0 || cfg.BackoffMax < cfg.BackoffMin:
 		return nil, fmt.Errorf("notifier config: backoff %s..%s is not a range", cfg.BackoffMin, cfg.BackoffMax)
 	}
@@ -199,33 +194,33 @@ func (n *Notifier) loop(ctx, sendCtx context.Context) {
 	}
 }
 
-// DeliverOnce claims and sends every notification that is due now, a batch
-// at a time, and returns how many it attempted. It stops at the first store
+// DeliverOnce claims and sends every notification that is due now, one at
+// a time, and returns how many it attempted. It stops at the first store
 // error.
 func (n *Notifier) DeliverOnce(ctx context.Context) (int, error) {
 	return n.deliverOnce(ctx, ctx)
 }
 
-// deliverOnce claims while ctx lasts and sends under sendCtx.
+// deliverOnce claims while ctx lasts and sends under sendCtx. Each
+// notification is claimed just before its send, so that every send starts
+// with a whole Lease: of a batch claimed at once, the later ones would be
+// sent on what the earlier sends left of it, and a lease that ran out
+// meanwhile lets another notifier send them too.
 func (n *Notifier) deliverOnce(ctx, sendCtx context.Context) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
 		now := n.cfg.NowFunc()
-		batch, err := n.cfg.Store.ClaimNotifications(ctx, n.cfg.Owner, now, now.Add(n.cfg.Lease), n.cfg.Batch)
+		claimed, err := n.cfg.Store.ClaimNotifications(ctx, n.cfg.Owner, now, now.Add(n.cfg.Lease), 1)
 		if err != nil {
 			return total, err
 		}
-		for _, nt := range batch {
-			// A batch claimed is sent whole: each is leased to us, and
-			// leaving it would hold it back until its lease ran out.
-			if err := n.deliver(sendCtx, nt); err != nil {
-				return total, err
-			}
-			total++
-		}
-		if len(batch) < n.cfg.Batch {
+		if len(claimed) == 0 {
 			break
 		}
+		if err := n.deliver(sendCtx, claimed[0]); err != nil {
+			return total, err
+		}
+		total++
 	}
 	return total, nil
 }

@@ -308,7 +308,7 @@ func TestNotifierTwoLoopsOnePostgres(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	newNotifier(t, s, hook, mail, reg, nil)
 	reg2 := prometheus.NewRegistry()
-	newNotifier(t, s, hook, mail, reg2, func(c *jobs.NotifierConfig) { c.Batch = 3 })
+	newNotifier(t, s, hook, mail, reg2, nil)
 	ids := make([]int64, 0, len(want))
 	for id := range want {
 		ids = append(ids, id)

@@ -6,79 +6,28 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+
+	"github.com/pacerhq/pacer/hostlist"
 )
 
 // maxTargetLength bounds a webhook URL or an email address.
 const maxTargetLength = 2048
 
-// Allowlist is the set of hosts webhooks may be sent to. The zero value
-// allows none.
-type Allowlist struct {
-	exact    map[string]bool
-	suffixes []string // ".example.com" for "*.example.com"
-	text     string
-}
+// Allowlist is the set of hosts webhooks may be sent to: the same host
+// patterns as http_get's (package hostlist). The zero value allows none.
+type Allowlist = hostlist.List
 
-// ParseAllowlist reads host patterns: a host name or IP address
-// ("hooks.example.org", "127.0.0.1"), matched exactly and without regard to
-// case or port, or "*.example.com", which matches any subdomain of
-// example.com but not example.com itself. The error names the bad entry by
-// its index.
-func ParseAllowlist(hosts []string) (Allowlist, error) {
-	al := Allowlist{exact: map[string]bool{}}
-	for i, h := range hosts {
-		p := strings.ToLower(strings.TrimSpace(h))
-		if err := checkHostPattern(p); err != nil {
-			return Allowlist{}, fmt.Errorf("allow_hosts[%d] %q: %w", i, h, err)
-		}
-		if rest, ok := strings.CutPrefix(p, "*."); ok {
-			al.suffixes = append(al.suffixes, "."+rest)
-		} else {
-			al.exact[p] = true
-		}
-	}
-	al.text = strings.Join(hosts, ", ")
-	return al, nil
-}
-
-func checkHostPattern(h string) error {
-	rest := strings.TrimPrefix(h, "*.")
-	switch {
-	case h == "":
-		return errors.New("empty")
-	case strings.ContainsAny(rest, "*/:@?#[] \t"):
-		return errors.New(`want a host name, an IP address or "*.domain", without scheme, port or path`)
-	case strings.HasPrefix(rest, ".") || strings.HasSuffix(rest, ".") || strings.Contains(rest, ".."):
-		return errors.New("not a host name")
-	case strings.HasPrefix(h, "*.") && !strings.Contains(rest, "."):
-		return errors.New(`"*." must be followed by a domain of at least two labels, as *.example.com`)
-	}
-	return nil
-}
-
-// Allows reports whether host (without port) is on the allowlist.
-func (al Allowlist) Allows(host string) bool {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "" {
-		return false
-	}
-	if al.exact[host] {
-		return true
-	}
-	for _, s := range al.suffixes {
-		if strings.HasSuffix(host, s) && len(host) > len(s) {
-			return true
-		}
-	}
-	return false
-}
+// ParseAllowlist reads the config's [notify] allow_hosts; see
+// [hostlist.Parse] for the patterns. The error names the bad entry by its
+// index.
+func ParseAllowlist(hosts []string) (Allowlist, error) { return hostlist.Parse(hosts) }
 
 // refusal says why host may not receive webhooks.
-func (al Allowlist) refusal(host string) string {
-	if al.text == "" {
+func refusal(al Allowlist, host string) string {
+	if al.String() == "" {
 		return fmt.Sprintf("host %s is not on the allowlist, which is empty: list webhook hosts in the config file's [notify] allow_hosts", host)
 	}
-	return fmt.Sprintf("host %s is not on the allowlist (allowed: %s)", host, al.text)
+	return fmt.Sprintf("host %s is not on the allowlist (allowed: %s)", host, al)
 }
 
 // CheckWebhookURL checks that raw is an absolute http or https URL without
@@ -106,7 +55,7 @@ func CheckWebhookURL(raw string, al Allowlist) error {
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return errors.New("a fragment is never sent; leave it out")
 	case !al.Allows(u.Hostname()):
-		return errors.New(al.refusal(u.Hostname()))
+		return errors.New(refusal(al, u.Hostname()))
 	}
 	return nil
 }

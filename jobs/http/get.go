@@ -300,8 +300,8 @@ func (g *Get) client(base *http.Client) *http.Client {
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return jobs.Permanent(fmt.Errorf("redirect to a %s URL refused", req.URL.Scheme))
 		}
-		if !g.al.allows(req.URL.Hostname()) {
-			return jobs.Permanent(fmt.Errorf("redirect refused: %s", g.al.refusal(req.URL.Hostname())))
+		if !g.al.Allows(req.URL.Hostname()) {
+			return jobs.Permanent(fmt.Errorf("redirect refused: %s", refusal(g.al, req.URL.Hostname())))
 		}
 		return nil
 	}

@@ -192,8 +192,8 @@ func checkURL(raw string, al allowlist) (*url.URL, error) {
 		return nil, errors.New("credentials do not belong in a URL: the job's credential authenticates its requests")
 	case u.Fragment != "":
 		return nil, errors.New("a fragment is never sent; leave it out")
-	case !al.allows(u.Hostname()):
-		return nil, errors.New(al.refusal(u.Hostname()))
+	case !al.Allows(u.Hostname()):
+		return nil, errors.New(refusal(al, u.Hostname()))
 	}
 	return u, nil
 }

@@ -69,26 +69,37 @@ func (s *Scheduler) RunCost(ctx context.Context, sc store.Schedule) (int, error)
 
 // runsPerWindow is how many runs of sc may fall in one window of length w,
 // at most: one at least, since a run spends its requests in the window it
-// starts in.
+// starts in. For a cron it is the most of its next due times that one
+// window starting at any of them holds ("0 9,10 * * *" needs two runs a
+// day, not one an hour); when those due times span less than a window, it
+// is their rate over the window.
 func runsPerWindow(sc store.Schedule, w time.Duration) int {
-	gap := sc.Every
-	if gap == 0 {
-		// A cron's shortest gap among its next due times.
-		prev := sc.NextDue
-		gap = time.Duration(math.MaxInt64)
-		for range cronSamples {
-			next, err := NextDue(sc, prev)
-			if err != nil {
-				break
-			}
-			gap = min(gap, next.Sub(prev))
-			prev = next
-		}
+	if sc.Every > 0 {
+		return max(1, int(math.Ceil(float64(w)/float64(sc.Every))))
 	}
-	if gap <= 0 || gap == time.Duration(math.MaxInt64) {
+	due := []time.Time{sc.NextDue}
+	for range cronSamples {
+		next, err := NextDue(sc, due[len(due)-1])
+		if err != nil {
+			break
+		}
+		due = append(due, next)
+	}
+	span := due[len(due)-1].Sub(due[0])
+	if span <= 0 {
 		return 1
 	}
-	return max(1, int(math.Ceil(float64(w)/float64(gap))))
+	if span < w {
+		return max(1, int(math.Ceil(float64(w)*float64(len(due)-1)/float64(span))))
+	}
+	most, j := 1, 0
+	for i := range due {
+		for j < len(due) && due[j].Sub(due[i]) < w {
+			j++
+		}
+		most = max(most, j-i)
+	}
+	return most
 }
 
 // Usage shares each quota out among the schedules that are not paused: a

@@ -261,7 +261,9 @@ func NextDue(s store.Schedule, t time.Time) (time.Time, error) {
 // cron's next tick.
 func firstDue(s store.Schedule, now time.Time) (time.Time, error) {
 	if s.Every > 0 {
-		return now.Truncate(s.Every).Add(s.Every).UTC(), nil
+		// Not now.Truncate, which counts from year 1.
+		epoch := time.Unix(0, 0)
+		return epoch.Add((now.Sub(epoch)/s.Every + 1) * s.Every).UTC(), nil
 	}
 	return NextDue(s, now)
 }

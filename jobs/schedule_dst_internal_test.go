@@ -84,3 +84,21 @@ func TestCronDaylightSaving(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstDueOnUnixGrid checks that an interval's due times fall on
+// multiples of it since the Unix epoch, as ScheduleSpec.Every promises,
+// also for an interval that does not divide a day (time.Truncate counts
+// from year 1, 62,135,596,800 s earlier, which 7m does not divide).
+func TestFirstDueOnUnixGrid(t *testing.T) {
+	t.Parallel()
+	for _, every := range []time.Duration{7 * time.Minute, 90 * time.Minute, time.Hour, 13 * time.Second} {
+		now := time.Date(2026, 11, 22, 3, 44, 10, 5, time.UTC)
+		got, err := firstDue(store.Schedule{Every: every}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.After(now) || got.Sub(now) > every || got.UnixNano()%int64(every) != 0 {
+			t.Errorf("every %s: first due %v, want the first multiple of it since the Unix epoch after %v", every, got, now)
+		}
+	}
+}

@@ -179,7 +179,21 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			s.fail(w, r, errForeignHost)
 			return
 		}
-		if !s.auth.enabled() || openPath(r.URL.Path) {
+		if !s.auth.enabled() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// Until the client shows the token or a session, its body must
+		// arrive in time: the login form's, or the rest of a refused
+		// request's, which the server reads before it reuses the
+		// connection. Else a client with no token holds a connection for
+		// ever by sending a byte now and then.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Now().Add(s.anonReadTimeout))
+		if openPath(r.URL.Path) {
+			if r.URL.Path != "/login" {
+				_ = rc.SetReadDeadline(time.Time{})
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -198,6 +212,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				s.apiFail(w, r, err)
 				return
 			}
+			_ = rc.SetReadDeadline(time.Time{})
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -215,6 +230,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
+		_ = rc.SetReadDeadline(time.Time{})
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess))
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if err := checkCSRF(r, sess.csrf); err != nil {

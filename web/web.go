@@ -122,6 +122,9 @@ type Server struct {
 	auth auth
 	// attempts limits wrong admin tokens per client.
 	attempts *attempts
+	// anonReadTimeout bounds how long a client that has shown neither the
+	// token nor a session may take to send its request body.
+	anonReadTimeout time.Duration
 	// done is closed by Close: the event streams end with it.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -172,7 +175,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("parse templates: %w", err)
 	}
 	s := &Server{cfg: cfg, tmpl: tmpl, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(),
-		auth: newAuth(cfg.AdminToken, cfg.SessionTTL, cfg.NowFunc), attempts: newAttempts(cfg.NowFunc), done: make(chan struct{})}
+		auth: newAuth(cfg.AdminToken, cfg.SessionTTL, cfg.NowFunc), attempts: newAttempts(cfg.NowFunc), anonReadTimeout: 30 * time.Second, done: make(chan struct{})}
 	s.routes()
 	return s, nil
 }

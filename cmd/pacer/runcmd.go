@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/pacerhq/pacer/jobs"
 	"github.com/pacerhq/pacer/ratelimit"
@@ -147,7 +146,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb))
 	mux.Handle("GET /sandbox/stats", sb) // the sandbox's own path, so its counters are at /sandbox/stats
 	mux.Handle("/", h)
-	c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	c.server = newHTTPServer(mux)
 	c.server.RegisterOnShutdown(h.Close) // the event streams end at once
 	if err := c.start(ctx); err != nil {
 		return fail(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -101,7 +100,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return errors.Join(err, c.shutdown(0))
 	}
-	c.server = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	c.server = newHTTPServer(h)
 	c.server.RegisterOnShutdown(h.Close) // the event streams end at once
 	if err := c.start(ctx); err != nil {
 		return errors.Join(err, c.shutdown(0))

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -91,7 +90,7 @@ func cmdWork(ctx context.Context, args []string, getenv func(string) string, std
 			ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		}))
 		addHealth(mux, readiness(c.store, c.broker), log)
-		c.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		c.server = newHTTPServer(mux)
 	}
 	if err := c.start(ctx); err != nil {
 		return errors.Join(err, c.shutdown(0))

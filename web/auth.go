@@ -41,6 +41,7 @@ const csrfPrefixBytes = 8 << 10
 type session struct {
 	nonce string
 	csrf  string
+	until time.Time // when the login ends
 }
 
 type sessionKey struct{}
@@ -118,8 +119,9 @@ func (a auth) newSession() (string, session) {
 	var b [18]byte
 	_, _ = rand.Read(b[:])
 	nonce := base64.RawURLEncoding.EncodeToString(b[:])
-	exp := strconv.FormatInt(a.now().Add(a.ttl).Unix(), 10)
-	return "v1." + nonce + "." + exp + "." + a.sign("session", nonce, exp), session{nonce: nonce, csrf: a.sign("csrf", nonce)}
+	until := a.now().Add(a.ttl).Unix()
+	exp := strconv.FormatInt(until, 10)
+	return "v1." + nonce + "." + exp + "." + a.sign("session", nonce, exp), session{nonce: nonce, csrf: a.sign("csrf", nonce), until: time.Unix(until, 0)}
 }
 
 // parseSession checks a cookie value's signature and expiry.
@@ -136,7 +138,7 @@ func (a auth) parseSession(v string) (session, bool) {
 	if err != nil || a.now().Unix() >= until {
 		return session{}, false
 	}
-	return session{nonce: nonce, csrf: a.sign("csrf", nonce)}, true
+	return session{nonce: nonce, csrf: a.sign("csrf", nonce), until: time.Unix(until, 0)}, true
 }
 
 // openPath reports whether path needs no login: health, readiness,

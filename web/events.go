@@ -91,8 +91,8 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 
 // stream polls read every LiveInterval and sends each job that changed
 // since the last poll, with its current rate (see rateWindow). It returns
-// when read says it is done, when read fails, when the client goes away, or
-// when Close is called.
+// when read says it is done, when read fails, when the client goes away,
+// when the request's session expires, or when Close is called.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(context.Context) ([]JobView, bool, error)) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -147,6 +147,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, read func(contex
 			return
 		}
 		if done {
+			return
+		}
+		// A stream ends with its login: an open page does not go on
+		// receiving a job's progress after its session expired.
+		if sess, ok := sessionFrom(ctx); ok && !now.Before(sess.until) {
 			return
 		}
 		select {

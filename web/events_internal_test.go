@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -34,12 +35,18 @@ func TestRateWindow(t *testing.T) {
 	}
 }
 
-// An event stream ends when its client goes away, and when the server
-// closes, even though the job it watches never finishes.
+// An event stream ends when its client goes away, when the server closes,
+// and when its session expires, even though the job it watches never
+// finishes.
 func TestStreamEndsWithItsClientAndOnClose(t *testing.T) {
-	for _, how := range []string{"client", "close"} {
-		s := &Server{cfg: Config{LiveInterval: time.Millisecond, NowFunc: time.Now, Logger: slog.New(slog.DiscardHandler)}, done: make(chan struct{})}
+	for _, how := range []string{"client", "close", "session"} {
+		var clock atomic.Int64
+		t0 := time.Now()
+		clock.Store(t0.UnixNano())
+		now := func() time.Time { return time.Unix(0, clock.Load()) }
+		s := &Server{cfg: Config{LiveInterval: time.Millisecond, NowFunc: now, Logger: slog.New(slog.DiscardHandler)}, done: make(chan struct{})}
 		ctx, cancel := context.WithCancel(t.Context())
+		ctx = context.WithValue(ctx, sessionKey{}, session{until: t0.Add(time.Hour)})
 		r := httptest.NewRequest("GET", "/events", nil).WithContext(ctx)
 		polls := make(chan struct{}, 1)
 		ended := make(chan struct{})
@@ -54,10 +61,19 @@ func TestStreamEndsWithItsClientAndOnClose(t *testing.T) {
 			})
 		}()
 		<-polls
-		if how == "client" {
+		switch how {
+		case "client":
 			cancel()
-		} else {
+		case "close":
 			s.Close()
+		case "session":
+			<-polls
+			select {
+			case <-ended:
+				t.Fatal("the stream ended while its session lasted")
+			default:
+			}
+			clock.Add(int64(time.Hour))
 		}
 		select {
 		case <-ended:

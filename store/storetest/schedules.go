@@ -303,6 +303,54 @@ func (su suite) testFireDueOverlap(t *testing.T) {
 	}
 }
 
+// testFireDueOverlapEnded checks what counts as the previous run still
+// going: its job paused is still going (skip skips, queue waits until it
+// ends), and its job failed is over (the next run fires).
+func (su suite) testFireDueOverlapEnded(t *testing.T) {
+	s := su.newStore(t)
+	ctx := t.Context()
+	skip := createSchedule(t, s, newSchedule("skip", store.OverlapSkip, store.MissedCatchUpOnce))
+	queue := createSchedule(t, s, newSchedule("queue", store.OverlapQueue, store.MissedCatchUpOnce))
+	jobs := map[int64]store.Job{}
+	for _, f := range fire(t, s, "o", t0).Fire {
+		jobs[f.Schedule.ID] = fireJob(t, s, f, t0)
+	}
+	for _, j := range jobs {
+		if _, err := s.PauseJob(ctx, j.ID, at(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := fire(t, s, "o", at(10*time.Second)); len(res.Fire) != 0 || res.Skipped != 1 {
+		t.Fatalf("FireDue while the jobs are paused = %+v, want skip's run skipped and queue's queued", res)
+	}
+	if rs := runs(t, s, queue.ID); len(rs) != 2 || rs[0].State != store.RunQueued {
+		t.Fatalf("queue runs = %+v, want one queued", rs)
+	}
+	// The jobs resume and fail: the queued run fires at once; skip's next
+	// due time fires too.
+	for _, j := range jobs {
+		if _, err := s.ResumeJob(ctx, j.ID, at(11*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		task := firstTask(t, s, j.ID)
+		claim(t, s, task, "w", at(11*time.Second))
+		if j, err := s.FailTask(ctx, store.Failure{TaskID: task, Owner: "w", Error: "boom", Now: at(12 * time.Second), Finish: finish}); err != nil || j.State != store.JobFailed {
+			t.Fatalf("FailTask: %v, %v", j.State, err)
+		}
+	}
+	res := fire(t, s, "o", at(12*time.Second))
+	if len(res.Fire) != 1 || res.Fire[0].Schedule.ID != queue.ID || !res.Fire[0].Run.DueAt.Equal(at(10*time.Second)) {
+		t.Fatalf("FireDue after the jobs failed = %+v, want queue's run of t0+10s", res)
+	}
+	res = fire(t, s, "o", at(20*time.Second))
+	if len(res.Fire) != 1 || res.Fire[0].Schedule.ID != skip.ID || res.Skipped != 0 {
+		t.Fatalf("FireDue at t0+20s = %+v, want skip's run fired and queue's queued (its run is pending)", res)
+	}
+	if rs := runs(t, s, queue.ID); len(rs) != 3 || rs[0].State != store.RunQueued || rs[1].State != store.RunPending {
+		t.Fatalf("queue runs = %+v, want t0+20s queued behind t0+10s pending", rs)
+	}
+}
+
 func (su suite) testFireDueMissed(t *testing.T) {
 	s := su.newStore(t)
 	once := createSchedule(t, s, newSchedule("once", store.OverlapSkip, store.MissedCatchUpOnce))

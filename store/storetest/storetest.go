@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore func(t testing.TB) store.Store) {
 		{"SchedulesInvalid", s.testSchedulesInvalid},
 		{"FireDue", s.testFireDue},
 		{"FireDueOverlap", s.testFireDueOverlap},
+		{"FireDueOverlapEnded", s.testFireDueOverlapEnded},
 		{"FireDueMissed", s.testFireDueMissed},
 		{"FireDueRelet", s.testFireDueRelet},
 		{"FireDueConcurrent", s.testFireDueConcurrent},

@@ -2,6 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,4 +81,26 @@ func TestClientOf(t *testing.T) {
 			t.Errorf("clientOf(%q) = %q, want %q", addr, got, want)
 		}
 	}
+}
+
+// FuzzLoopbackHost: a Host header passes only when the name in it is
+// localhost or a loopback address, as a URL parser reads it.
+func FuzzLoopbackHost(f *testing.F) {
+	for _, s := range []string{"localhost:8080", "127.0.0.1", "[::1]:80", "::1", "", "rebind.example", "127.0.0.1.rebind.example", "localhost.", "[::ffff:127.0.0.1]:1", "[::1%lo]:8", "0x7f.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !loopbackHost(host) || host == "" {
+			return
+		}
+		u, err := url.Parse("http://" + host + "/")
+		if err != nil {
+			return // no browser sends it
+		}
+		name := u.Hostname()
+		ip, err := netip.ParseAddr(name)
+		if !strings.EqualFold(name, "localhost") && (err != nil || !ip.Unmap().IsLoopback()) {
+			t.Fatalf("loopbackHost(%q) passed; its name is %q", host, name)
+		}
+	})
 }

@@ -16,6 +16,9 @@
 // /healthz, /readyz, /metrics, /login and /static/ wants the session cookie
 // that the login form sets (a redirect to /login?next=... otherwise). A
 // route added to the mux is covered by these rules without more code.
+// Wrong tokens, by form or header, are limited per client address (429
+// with Retry-After; see attempts.go). Without a token, only requests whose
+// Host is localhost or a loopback address are served (DNS rebinding).
 //
 // Every page POST must carry the session's csrf value (403 otherwise): as
 // the form field "csrf" (in a multipart form, the first part, so that an

@@ -13,7 +13,11 @@ import (
 // Rerun creates a job of the same kind, credential and params as the
 // finished job id, covering only the items its failed tasks held, and the
 // items of tasks a cancel left undone. The items stream from the store, so
-// a job of a million tasks is never read whole. It returns a
+// a job of a million tasks is never read whole. The new job notifies the
+// same webhook and address as the old one, each as long as the notify
+// policy still allows it (a target the config no longer allows is dropped
+// rather than blocking the re-run; the job page shows what it notifies).
+// It returns a
 // *ValidationError when id is not finished, its kind cannot re-run, or it
 // has nothing to run again; store.ErrNotFound when there is no such job.
 func (s *Service) Rerun(ctx context.Context, id int64) (store.Job, error) {
@@ -38,7 +42,14 @@ func (s *Service) Rerun(ctx context.Context, id int64) (store.Job, error) {
 	go func() {
 		pw.CloseWithError(s.writeRerunItems(ctx, id, rerunner, pw))
 	}()
-	job, err := s.Submit(ctx, Submission{Kind: old.Kind, Credential: old.Credential, Params: old.Params, Items: pr})
+	sub := Submission{Kind: old.Kind, Credential: old.Credential, Params: old.Params, Items: pr}
+	if _, _, err := s.cfg.Notify.check(old.NotifyWebhook, ""); err == nil {
+		sub.NotifyWebhook = old.NotifyWebhook
+	}
+	if _, _, err := s.cfg.Notify.check("", old.NotifyEmail); err == nil {
+		sub.NotifyEmail = old.NotifyEmail
+	}
+	job, err := s.Submit(ctx, sub)
 	pr.CloseWithError(errors.New("rerun submitted")) // stop the writer if Submit returned early
 	var ve *ValidationError
 	if errors.As(err, &ve) && ve.Field == "ids" && (ve.Reason == "no items to collect" || ve.Reason == "no ids given") {

@@ -1,10 +1,12 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -426,5 +428,43 @@ func TestNoTokenServesLoopbackHostsOnly(t *testing.T) {
 	withTok := newEnv(t, withToken)
 	if rec := serve(withTok.handler, "GET", "/api/v1/jobs", "pacer.example", nil); rec.Code != http.StatusUnauthorized {
 		t.Fatalf("with a token, a foreign Host: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Dot segments, doubled or encoded slashes, other methods and trailing
+// slashes reach no page and no API answer without the token: the mux
+// redirects an unclean path before any handler runs, and matches encoded
+// slashes as they are, so the guard and the mux read the same path.
+func TestPathTricksNeedTheToken(t *testing.T) {
+	e := newEnv(t, withToken)
+	srv := httptest.NewServer(e.handler) // raw paths, past the OpenAPI validator
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	paths := []string{"/api/v1/../api/v1/jobs", "/static/..%2fapi/v1/jobs", "/static/../jobs/1", "/static/%2e%2e/jobs/new",
+		"//api/v1/jobs", "/api/v1//jobs", "/api%2Fv1/jobs", "/./jobs/new", "/healthz/../jobs/new", "/login/../jobs/new",
+		"/static/..%2f..%2fjobs/new", "/login/", "/metrics/", "/api/v1/", "/jobs/1/../../api/v1/jobs", "/API/v1/jobs",
+		"/jobs/new%00", "/static/%00/../jobs/new", "/jobs/1/cancel/", "/static/..;/jobs/new",
+		// and the plain paths they aim at
+		"/jobs/new", "/api/v1/jobs", "/jobs/1/cancel", "/api/v1/jobs/1/cancel", "/jobs/1/results.csv", "/"}
+	for _, method := range []string{"GET", "HEAD", "POST", "OPTIONS", "CONNECT", "DELETE"} {
+		for _, path := range paths {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", method, path, addr)
+			resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: method})
+			if err != nil {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			c.Close()
+			if resp.StatusCode < 300 {
+				t.Errorf("%s %s without the token: %s\n%.200s", method, path, resp.Status, body)
+			}
+			if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && !strings.HasPrefix(loc, "/") {
+				t.Errorf("%s %s: redirect to %q", method, path, loc)
+			}
+		}
 	}
 }

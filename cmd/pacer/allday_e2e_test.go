@@ -53,7 +53,10 @@ func TestAllDay(t *testing.T) {
 	for i := range followerUsers {
 		users[firstFollowerID+uint64(i)] = sandbox.UserSpec{Followers: followersPer}
 	}
-	sb, err := sandbox.New(sandbox.Config{Limit: 30, Window: time.Second, Tokens: []string{"allday-token"}, Users: users})
+	// 5 requests a second for X: the jobs take over a minute of quota, so
+	// the processes run for about two minutes through both restarts, with
+	// work waiting on the quota all along.
+	sb, err := sandbox.New(sandbox.Config{Limit: 5, Window: time.Second, Tokens: []string{"allday-token"}, Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +78,7 @@ allow_hosts = ["127.0.0.1"]
 
 [credentials.x]
 token_env = "ALLDAY_X_TOKEN"
-quota = "30/1s"
+quota = "5/1s"
 
 [credentials.records]
 token_env = "ALLDAY_RECORDS_TOKEN"

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -46,37 +45,17 @@ func (s *Server) submit(r *http.Request, call submitFunc) (submitInput, error) {
 	}
 	switch mediaType {
 	case "application/json":
-		var body struct {
-			Kind       string            `json:"kind"`
-			Credential string            `json:"credential"`
-			Params     json.RawMessage   `json:"params"`
-			IDs        []json.RawMessage `json:"ids"`
-			Webhook    string            `json:"notify_webhook"`
-			Email      string            `json:"notify_email"`
+		j, err := decodeJSONSubmission(r.Body)
+		defer j.Close()
+		in = j.in
+		if err != nil {
+			return in, err
 		}
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			return in, bodyError(err)
+		items, err := j.Items()
+		if err != nil {
+			return in, err
 		}
-		in = submitInput{Kind: body.Kind, Credential: body.Credential, Params: string(body.Params), NotifyWebhook: body.Webhook, NotifyEmail: body.Email}
-		var ids strings.Builder
-		for i, raw := range body.IDs {
-			var id string
-			if err := json.Unmarshal(raw, &id); err != nil {
-				id = string(raw) // a bare number keeps its digits exactly
-			}
-			if strings.ContainsAny(id, "\r\n") {
-				return in, jobs.Invalid("ids", "item %d contains a line break", i+1)
-			}
-			ids.WriteString(id)
-			ids.WriteByte('\n')
-		}
-		var items io.Reader
-		if body.IDs != nil {
-			items = strings.NewReader(ids.String())
-		}
-		err := call(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: body.Params, Items: items,
+		err = call(r.Context(), jobs.Submission{Kind: in.Kind, Credential: in.Credential, Params: j.params, Items: items,
 			NotifyWebhook: in.NotifyWebhook, NotifyEmail: in.NotifyEmail})
 		return in, uploadError(err)
 	case "multipart/form-data":

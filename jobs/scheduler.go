@@ -238,7 +238,7 @@ func (s *Scheduler) fire(ctx context.Context, f store.Firing) (bool, error) {
 	case errors.As(err, &ve):
 		s.cfg.Metrics.add(RunOutcomeFailed, 1)
 		log.WarnContext(ctx, "schedule run refused", "err", err)
-		if ferr := s.store.FailRun(ctx, f.Run.ID, ve.Error(), s.cfg.NowFunc()); ferr != nil && !errors.Is(ferr, store.ErrConflict) {
+		if ferr := s.store.FailRun(ctx, f.Run.ID, f.Run.LeaseOwner, ve.Error(), s.cfg.NowFunc()); ferr != nil && !errors.Is(ferr, store.ErrConflict) {
 			return false, fmt.Errorf("schedule %d: record refused run: %w", f.Schedule.ID, ferr)
 		}
 		return false, nil

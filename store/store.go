@@ -486,9 +486,13 @@ type Store interface {
 	// FailRun.
 	FireDue(ctx context.Context, f FireDue) (FireResult, error)
 	// FailRun marks a pending run failed for reason (its submission was
-	// refused), so that it is never fired. ErrConflict if it is not pending
-	// (it fired meanwhile); ErrNotFound if there is no such run.
-	FailRun(ctx context.Context, runID int64, reason string, now time.Time) error
+	// refused), so that it is never fired. owner must hold the run's lease,
+	// as FireDue gave it: one that ran out still counts until another
+	// scheduler takes the run over, so a late owner cannot fail a run that
+	// someone else is firing. ErrConflict if it is not pending (it fired
+	// meanwhile) or owner does not hold it; ErrNotFound if there is no such
+	// run.
+	FailRun(ctx context.Context, runID int64, owner, reason string, now time.Time) error
 	// ResultMarks returns, for each task of job jobID that stored ok
 	// results, its payload and the greatest key among them, comparing keys
 	// as decimal numbers compare (shorter first, then byte order), in task

@@ -246,10 +246,10 @@ func (o pgFireOps) Halt(ctx context.Context, id int64, reason string) error {
 }
 
 // FailRun marks a pending run failed. See [store.Store].
-func (db *DB) FailRun(ctx context.Context, runID int64, reason string, now time.Time) error {
+func (db *DB) FailRun(ctx context.Context, runID int64, owner, reason string, now time.Time) error {
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE schedule_runs SET state = 'failed', error = $2, lease_owner = '', lease_until = NULL, updated_at = $3
-		WHERE id = $1 AND state = 'pending'`, runID, reason, micro(now))
+		WHERE id = $1 AND state = 'pending' AND lease_owner = $4`, runID, reason, micro(now), owner)
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
 			err = conflictOrNotFound(ctx, db.db, "schedule_runs", runID)

@@ -314,14 +314,17 @@ func (o liteFireOps) Halt(ctx context.Context, id int64, reason string) error {
 }
 
 // FailRun marks a pending run failed. See [store.Store].
-func (db *DB) FailRun(ctx context.Context, runID int64, reason string, now time.Time) error {
+func (db *DB) FailRun(ctx context.Context, runID int64, owner, reason string, now time.Time) error {
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		var state string
-		if err := tx.QueryRowContext(ctx, `SELECT state FROM schedule_runs WHERE id = ?`, runID).Scan(&state); err != nil {
+		var state, leaseOwner string
+		if err := tx.QueryRowContext(ctx, `SELECT state, lease_owner FROM schedule_runs WHERE id = ?`, runID).Scan(&state, &leaseOwner); err != nil {
 			return err
 		}
 		if state != string(store.RunPending) {
 			return fmt.Errorf("run is %s: %w", state, store.ErrConflict)
+		}
+		if leaseOwner != owner {
+			return fmt.Errorf("run is leased to another scheduler: %w", store.ErrConflict)
 		}
 		_, err := tx.ExecContext(ctx, `
 			UPDATE schedule_runs SET state = 'failed', error = ?, lease_owner = '', lease_until = NULL, updated_at = ?

@@ -209,10 +209,10 @@ func (su suite) testFireDue(t *testing.T) {
 	if jobs, _ := s.ListJobs(ctx, store.JobFilter{}); len(jobs) != 1 {
 		t.Fatalf("%d jobs after a refused second firing, want 1", len(jobs))
 	}
-	if err := s.FailRun(ctx, f.Run.ID, "x", at(time.Second)); !errors.Is(err, store.ErrConflict) {
+	if err := s.FailRun(ctx, f.Run.ID, f.Run.LeaseOwner, "x", at(time.Second)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("FailRun of a fired run: %v, want ErrConflict", err)
 	}
-	if err := s.FailRun(ctx, 999999, "x", at(time.Second)); !errors.Is(err, store.ErrNotFound) {
+	if err := s.FailRun(ctx, 999999, "o", "x", at(time.Second)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("FailRun of no run: %v, want ErrNotFound", err)
 	}
 	rs := runs(t, s, sc.ID)
@@ -228,7 +228,7 @@ func (su suite) testFireDue(t *testing.T) {
 	if len(res.Fire) != 1 || !res.Fire[0].Run.DueAt.Equal(at(10*time.Second)) {
 		t.Fatalf("FireDue at t0+10s = %+v", res)
 	}
-	if err := s.FailRun(ctx, res.Fire[0].Run.ID, "refused: over budget", at(10*time.Second)); err != nil {
+	if err := s.FailRun(ctx, res.Fire[0].Run.ID, "o", "refused: over budget", at(10*time.Second)); err != nil {
 		t.Fatalf("FailRun: %v", err)
 	}
 	if res := fire(t, s, "o", at(20*time.Second)); len(res.Fire) != 1 {
@@ -394,8 +394,13 @@ func (su suite) testFireDueRelet(t *testing.T) {
 	if len(res2.Fire) != 1 || res2.Fire[0].Run.ID != res.Fire[0].Run.ID || res2.Fire[0].Run.LeaseOwner != "other" {
 		t.Fatalf("FireDue after the lease = %+v, want the same run leased to other", res2)
 	}
+	// The dead owner comes back late: it may not fail the run it lost, which
+	// the new owner fires.
+	if err := s.FailRun(t.Context(), res.Fire[0].Run.ID, "dead", "refused late", at(61*time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("FailRun by the owner that lost the lease: %v, want ErrConflict", err)
+	}
 	fireJob(t, s, res2.Fire[0], at(61*time.Second))
-	// The dead owner comes back late: its firing is refused.
+	// Nor may it fire it.
 	_, err := s.CreateJob(t.Context(), store.NewJob{Kind: "k", Params: []byte(`{}`), Run: res.Fire[0].Run.ID}, at(62*time.Second), from(store.NewTask{Items: 1}))
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("late CreateJob: %v, want ErrConflict", err)

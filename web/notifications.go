@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pacerhq/pacer/store"
@@ -56,12 +57,17 @@ func (s *Server) notifications(ctx context.Context, j store.Job) ([]Notification
 	return out, nil
 }
 
-// shortURL is raw without user info, query and fragment.
+// shortURL is raw's scheme, host and the first segment of its path: no
+// user info, query or fragment, and nothing past the first segment, which
+// may be the receiver's secret (Slack's /services/T…/B…/<token>, say).
 func shortURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Host == "" {
 		return "(a webhook)"
 	}
-	u.User, u.RawQuery, u.ForceQuery, u.Fragment = nil, "", false, ""
-	return u.String()
+	short := u.Scheme + "://" + u.Host
+	if first, rest, ok := strings.Cut(strings.TrimPrefix(u.EscapedPath(), "/"), "/"); ok && rest != "" {
+		return short + "/" + first + "/…"
+	}
+	return short + u.EscapedPath()
 }

@@ -142,3 +142,20 @@ func TestJobPageShowsNotifications(t *testing.T) {
 		t.Fatal("a job without targets shows a notifications table")
 	}
 }
+
+// Past its first segment a webhook's path may be its secret (Slack's
+// /services/T…/B…/<token>): the API and the job page show the scheme, the
+// host and the first segment only.
+func TestWebhookPathNotShown(t *testing.T) {
+	e := newEnv(t, withNotify(t))
+	resp, body := e.do(t, "POST", "/api/v1/jobs", "application/json", strings.NewReader(
+		`{"kind":"tweet_lookup","credential":"demo","ids":["21"],"notify_webhook":"https://hooks.example.org/services/T0/B0/s3cr3t"}`))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("submit: %s %s", resp.Status, body)
+	}
+	for _, path := range []string{"/api/v1/jobs/1", "/jobs/1"} {
+		if _, body = e.do(t, "GET", path, "", nil); strings.Contains(body, "s3cr3t") || strings.Contains(body, "/T0") || !strings.Contains(body, "https://hooks.example.org/services/…") {
+			t.Fatalf("GET %s shows the webhook's path, or not its host: %s", path, body)
+		}
+	}
+}

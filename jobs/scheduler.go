@@ -149,6 +149,10 @@ func (s *Scheduler) Stop(ctx context.Context) error { return s.run.halt(ctx) }
 // nudge. Waking at the due time itself, rather than at the next tick,
 // starts a run on time; every scheduler wakes then, and the store gives
 // the run to one.
+// minSchedulerWait is the shortest pause between two rounds of the
+// scheduler's loop.
+const minSchedulerWait = 20 * time.Millisecond
+
 func (s *Scheduler) loop(ctx context.Context) {
 	t := time.NewTimer(s.cfg.Tick)
 	defer t.Stop()
@@ -157,7 +161,10 @@ func (s *Scheduler) loop(ctx context.Context) {
 		wait := s.cfg.Tick
 		_, next, err := s.fireRound(ctx)
 		if !next.IsZero() {
-			wait = min(wait, max(next.Sub(s.cfg.NowFunc()), 0))
+			// A next due time already past means another process holds
+			// that schedule's row while it fires it: look again shortly,
+			// not at once, or the loop spins on FireDue until it is done.
+			wait = min(wait, max(next.Sub(s.cfg.NowFunc()), minSchedulerWait))
 		}
 		t.Reset(wait)
 		if err != nil && ctx.Err() == nil {

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ReadItems reads an item file, one item per line, and calls fn with each
@@ -95,4 +98,32 @@ func Batch(size int, read func(add func(item string) error) error, emit func(bat
 		return total, err
 	}
 	return total, flush()
+}
+
+// TextItems returns a line parser for [ReadItems] that the kinds whose items
+// are free text share (http_get's ids, annotate's items). A line holds one
+// item: text of 1 to maxLen bytes of valid UTF-8 without control
+// characters, spaces around it ignored. A line that is blank, or whose first
+// non-space character is '#', holds no item: there are no comments after an
+// item, as '#' may be part of one. Its errors say what is wrong with the
+// line in words a user can act on (ReadItems adds the line number).
+func TextItems(maxLen int) func(line string) (item string, ok bool, err error) {
+	return func(line string) (string, bool, error) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			return "", false, nil
+		}
+		if len(line) > maxLen {
+			return "", false, fmt.Errorf("item is longer than %d bytes", maxLen)
+		}
+		if !utf8.ValidString(line) {
+			return "", false, errors.New("item is not valid UTF-8")
+		}
+		for _, r := range line {
+			if unicode.IsControl(r) {
+				return "", false, fmt.Errorf("item %s holds a control character", strconv.QuoteToASCII(clipText(line, 40)))
+			}
+		}
+		return line, true, nil
+	}
 }

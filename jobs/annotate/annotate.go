@@ -3,13 +3,8 @@ package annotate
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/pacerhq/pacer/jobs"
 )
@@ -102,27 +97,9 @@ func (Kind) Plan(ctx context.Context, params json.RawMessage, items io.Reader, e
 	return flush()
 }
 
-// parseItem reads one line: an item of 1 to MaxItemLength bytes of valid
-// UTF-8 without control characters, spaces around it ignored; ok is false
-// for a blank or '#' line.
-func parseItem(line string) (item string, ok bool, err error) {
-	line = strings.TrimSpace(line)
-	if line == "" || line[0] == '#' {
-		return "", false, nil
-	}
-	if len(line) > MaxItemLength {
-		return "", false, fmt.Errorf("item is longer than %d bytes", MaxItemLength)
-	}
-	if !utf8.ValidString(line) {
-		return "", false, errors.New("item is not valid UTF-8")
-	}
-	for _, r := range line {
-		if unicode.IsControl(r) {
-			return "", false, fmt.Errorf("item %s holds a control character", strconv.QuoteToASCII(line))
-		}
-	}
-	return line, true, nil
-}
+// parseItem reads one line: an item of 1 to MaxItemLength bytes, as
+// [jobs.TextItems] reads it; ok is false for a blank or '#' line.
+var parseItem = jobs.TextItems(MaxItemLength)
 
 // Do returns the instances of one task's items. It makes no request and
 // a.HTTP goes unused. A payload or params it cannot read fails for good.

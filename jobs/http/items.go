@@ -2,12 +2,9 @@ package httpkind
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/pacerhq/pacer/jobs"
@@ -21,33 +18,11 @@ const MaxItemLength = 512
 // that one bad line cannot fill memory.
 const maxLineLength = 4 * MaxItemLength
 
-// ParseItemLine reads one line of an item file. A line holds one item: any
-// text of 1 to [MaxItemLength] bytes of valid UTF-8 without control
-// characters, spaces around it ignored. A line that is blank, or whose first
-// non-space character is '#', holds no item: there are no comments after an
-// item, as '#' may be part of one.
-//
-// It returns the item and ok true; "" and ok false for a line without one;
-// or an error whose text says what is wrong with the line, in words a user
-// can act on (the caller adds the line number).
-func ParseItemLine(line string) (item string, ok bool, err error) {
-	line = strings.TrimSpace(line)
-	if line == "" || line[0] == '#' {
-		return "", false, nil
-	}
-	if len(line) > MaxItemLength {
-		return "", false, fmt.Errorf("item is longer than %d bytes", MaxItemLength)
-	}
-	if !utf8.ValidString(line) {
-		return "", false, errors.New("item is not valid UTF-8")
-	}
-	for _, r := range line {
-		if unicode.IsControl(r) {
-			return "", false, fmt.Errorf("item %s holds a control character", strconv.QuoteToASCII(clip(line, 40)))
-		}
-	}
-	return line, true, nil
-}
+// ParseItemLine reads one line of an item file: an item of 1 to
+// [MaxItemLength] bytes, as [jobs.TextItems] reads it. It returns the item
+// and ok true; "" and ok false for a line without one (blank, or a '#'
+// comment); or an error whose text says what is wrong with the line.
+var ParseItemLine = jobs.TextItems(MaxItemLength)
 
 // checkItem reports whether item is one ParseItemLine returns as it is.
 func checkItem(item string) error {
